@@ -1,0 +1,366 @@
+"""C5 statistics and C7 efficiency watch: pure, scoped read functions returning rows.
+
+Every figure comes from one aggregate query per table (``values(...).annotate(...)``: GROUP BY in
+the database); Python only turns the few grouped rows into rates, hours and labels. What each
+figure means is in docs/statistics.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import (
+    Avg, Count, DateTimeField, DurationField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery,
+)
+from django.db.models.functions import Substr, TruncDate, TruncDay, TruncMonth, TruncWeek
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from zhijian.coordination import queries as coordination_queries
+from zhijian.coordination.choices import OPEN_PUSH_STATES, PushState
+from zhijian.geo.models import Division
+from zhijian.grid.choices import OPEN_STATES as OPEN_CASE_STATES, CaseState, ItemType, WarningLevel
+from zhijian.grid.models import GridCase, Warning
+from zhijian.supervision.choices import OPEN_STATES as OPEN_TASK_STATES, TaskSource, TaskState
+from zhijian.supervision.models import Task
+
+from . import workcal
+from .models import WorkdayOrdinal
+
+PUSH_GROUPS = ("department", "town", "matter", "period")
+PERIODS = ("day", "week", "month")
+DEFAULT_DAYS = 30
+MAX_DAYS = 366 * 3
+# Who may read statistics: leaders and dispatchers (the supervision commission's view), legal
+# reviewers, and department staff (their own department's push figures only).
+STATS_ROLES = ("leader", "dispatcher", "legal_reviewer", "department_staff")
+TOWN_CODE_LENGTH = 9  # division level 4 (乡镇街道): 2+2+2+3 digits
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Local calendar days ``start`` … ``end``, both included."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def since(self) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(self.start, dt.time.min))
+
+    @property
+    def until(self) -> dt.datetime:
+        """Exclusive upper bound: midnight after ``end``."""
+        return timezone.make_aware(dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min))
+
+    def q(self, field: str = "created_at") -> Q:
+        return Q(**{f"{field}__gte": self.since, f"{field}__lt": self.until})
+
+
+def parse_range(start: str | None, end: str | None, *, today: dt.date | None = None) -> DateRange:
+    """The range a user asked for (ISO dates); default the last 30 days; at most three years."""
+    today = today or timezone.localdate()
+
+    def parse(raw):
+        try:
+            return dt.date.fromisoformat((raw or "").strip()) if raw else None
+        except ValueError:
+            return None
+
+    to = parse(end) or today
+    since = parse(start) or (to - dt.timedelta(days=DEFAULT_DAYS - 1))
+    if since > to:
+        since, to = to, since
+    if (to - since).days > MAX_DAYS:
+        since = to - dt.timedelta(days=MAX_DAYS)
+    return DateRange(since, to)
+
+
+def is_department_user(user) -> bool:
+    """Department staff without a bureau: they see their own department's push items only."""
+    return bool(getattr(user, "department_id", None)) and not getattr(user, "bureau_id", None)
+
+
+# --- shared pieces -------------------------------------------------------------------------------
+
+
+def _duration(end: str, start: str):
+    return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
+
+
+def _ordinal(field: str):
+    """The working-day ordinal of the local date of ``field`` (NULL outside the known calendar)."""
+    outer = ExpressionWrapper(OuterRef(field), output_field=DateTimeField())
+    return Subquery(WorkdayOrdinal.objects.filter(date=TruncDate(outer)).values("ordinal")[:1],
+                    output_field=IntegerField())
+
+
+def _workdays(end: str, start: str):
+    return ExpressionWrapper(_ordinal(end) - _ordinal(start), output_field=IntegerField())
+
+
+def _hours(value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.timedelta):
+        return round(value.total_seconds() / 3600, 1)
+    return round(float(value) / 3_600_000_000, 1)  # microseconds (a backend without intervals)
+
+
+def _days(value) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _ensure_calendar(rng: DateRange) -> None:
+    workcal.ensure(rng.start, max(rng.end, timezone.localdate()))
+
+
+def _period_trunc(period: str, field: str = "created_at"):
+    return {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}[period](field)
+
+
+def _period_label(value, period: str) -> tuple[str, str]:
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    if period == "month":
+        return value.strftime("%Y-%m"), value.strftime("%Y-%m")
+    if period == "week":
+        year, week, _wd = value.isocalendar()
+        return value.isoformat(), _("%(year)s 年第 %(week)s 周（%(monday)s 起）") % {"year": year, "week": week, "monday": value.isoformat()}
+    return value.isoformat(), value.isoformat()
+
+
+# --- C5: push items ------------------------------------------------------------------------------
+
+
+def push_items(user, rng: DateRange):
+    """The push items the user may see, pushed inside the range (department staff: their own)."""
+    return coordination_queries.push_items(user).filter(rng.q("created_at"))
+
+
+def _push_metrics(now: dt.datetime) -> dict:
+    finished = Q(state=PushState.FINISHED)
+    overdue = Q(state__in=OPEN_PUSH_STATES, due_at__lt=now) | Q(finished, finished_at__gt=F("due_at"))
+    return {
+        "pushed": Count("id"),
+        "claimed": Count("id", filter=Q(claimed_at__isnull=False)),
+        "done": Count("id", filter=finished),
+        "open": Count("id", filter=Q(state__in=OPEN_PUSH_STATES)),
+        "returned": Count("id", filter=Q(state=PushState.RETURNED)),
+        "reassigned": Count("id", filter=Q(state=PushState.REASSIGNED)),
+        "overdue": Count("id", filter=overdue),
+        "claim_avg": Avg(_duration("claimed_at", "created_at"), filter=Q(claimed_at__isnull=False)),
+        "finish_avg": Avg(_duration("finished_at", "created_at"), filter=finished),
+        "finish_wd_avg": Avg(_workdays("finished_at", "created_at"), filter=finished),
+    }
+
+
+def _push_row(key, label, agg: dict) -> dict:
+    handled = agg["pushed"] - agg["returned"] - agg["reassigned"]
+    return {
+        "key": key, "label": label,
+        "pushed": agg["pushed"], "claimed": agg["claimed"], "done": agg["done"], "open": agg["open"],
+        "returned": agg["returned"], "reassigned": agg["reassigned"], "handled": handled, "overdue": agg["overdue"],
+        "completion_rate": _rate(agg["done"], handled), "overdue_rate": _rate(agg["overdue"], handled),
+        "claim_hours": _hours(agg["claim_avg"]), "finish_hours": _hours(agg["finish_avg"]),
+        "finish_workdays": _days(agg["finish_wd_avg"]),
+    }
+
+
+def push_stats(user, rng: DateRange, *, group: str, period: str = "day", now: dt.datetime | None = None) -> dict:
+    """Push figures grouped by department, town, matter or period: ``{"rows": [...], "total": {...}}``."""
+    if group not in PUSH_GROUPS:
+        raise ValueError(group)
+    now = now or timezone.now()
+    _ensure_calendar(rng)
+    qs = push_items(user, rng).order_by()
+    metrics = _push_metrics(now)
+    rows = []
+    if group == "department":
+        for r in qs.values("department_id", "department__name").annotate(**metrics).order_by("department__name", "department_id"):
+            rows.append(_push_row(r["department_id"], r["department__name"], r))
+    elif group == "matter":
+        for r in qs.values("matter_id", "matter__name").annotate(**metrics).order_by("matter__name", "matter_id"):
+            rows.append(_push_row(r["matter_id"], r["matter__name"], r))
+    elif group == "town":
+        grouped = list(qs.annotate(town=Substr("division_code", 1, TOWN_CODE_LENGTH)).values("town").annotate(**metrics).order_by("town"))
+        names = dict(Division.objects.filter(code__in=[r["town"] for r in grouped]).values_list("code", "name"))
+        for r in grouped:
+            rows.append(_push_row(r["town"], names.get(r["town"]) or r["town"], r))
+    else:
+        if period not in PERIODS:
+            raise ValueError(period)
+        for r in qs.annotate(p=_period_trunc(period)).values("p").annotate(**metrics).order_by("p"):
+            key, label = _period_label(r["p"], period)
+            rows.append(_push_row(key, label, r))
+    total = _push_row("", _("合计"), qs.aggregate(**metrics))
+    return {"group": group, "period": period, "rows": rows, "total": total}
+
+
+# --- C5: supervision tasks ----------------------------------------------------------------------
+
+
+def tasks(user, rng: DateRange):
+    """Tasks registered inside the range and the user's jurisdiction (none for department staff)."""
+    if is_department_user(user):
+        return Task.objects.none()
+    return Task.objects.scoped(user).filter(rng.q("created_at"))
+
+
+def _task_metrics(today: dt.date) -> dict:
+    archived = Q(state=TaskState.ARCHIVED)
+    late = (Q(overdue=True) | Q(state__in=OPEN_TASK_STATES, due_on__lt=today)
+            | Q(archived, due_on__isnull=False, closed_at__date__gt=F("due_on")))
+    return {
+        "total": Count("id"),
+        "done": Count("id", filter=archived),
+        "open": Count("id", filter=Q(state__in=OPEN_TASK_STATES)),
+        "cancelled": Count("id", filter=Q(state=TaskState.CANCELLED)),
+        "overdue": Count("id", filter=late & ~Q(state=TaskState.CANCELLED)),
+        "open_overdue": Count("id", filter=Q(state__in=OPEN_TASK_STATES, due_on__lt=today)),
+        "finish_avg": Avg(_duration("closed_at", "created_at"), filter=archived),
+        "finish_wd_avg": Avg(_workdays("closed_at", "created_at"), filter=archived),
+    }
+
+
+def _task_row(key, label, agg: dict) -> dict:
+    handled = agg["total"] - agg["cancelled"]
+    return {
+        "key": key, "label": label, "total": agg["total"], "done": agg["done"], "open": agg["open"],
+        "cancelled": agg["cancelled"], "handled": handled, "overdue": agg["overdue"], "open_overdue": agg["open_overdue"],
+        "completion_rate": _rate(agg["done"], handled), "overdue_rate": _rate(agg["overdue"], handled),
+        "finish_hours": _hours(agg["finish_avg"]), "finish_workdays": _days(agg["finish_wd_avg"]),
+    }
+
+
+def task_stats(user, rng: DateRange, *, group: str, today: dt.date | None = None) -> dict:
+    """Supervision tasks grouped by ``state``, ``source`` or ``unit`` (the 承办机构)."""
+    today = today or timezone.localdate()
+    _ensure_calendar(rng)
+    qs = tasks(user, rng).order_by()
+    metrics = _task_metrics(today)
+    rows = []
+    if group == "state":
+        labels = dict(TaskState.choices)
+        counted = {r["state"]: r for r in qs.values("state").annotate(**metrics)}
+        rows = [_task_row(value, str(labels[value]), counted[value]) for value in TaskState.values if value in counted]
+    elif group == "source":
+        labels = dict(TaskSource.choices)
+        counted = {r["source"]: r for r in qs.values("source").annotate(**metrics)}
+        order = [*TaskSource.values, *sorted(set(counted) - set(TaskSource.values))]
+        rows = [_task_row(value, str(labels.get(value, value)), counted[value]) for value in order if value in counted]
+    elif group == "unit":
+        for r in qs.values("bureau_id", "bureau__name").annotate(**metrics).order_by("bureau__name", "bureau_id"):
+            rows.append(_task_row(r["bureau_id"], r["bureau__name"] or _("未派发"), r))
+    else:
+        raise ValueError(group)
+    return {"group": group, "rows": rows, "total": _task_row("", _("合计"), qs.aggregate(**metrics))}
+
+
+# --- C5: grid cases -----------------------------------------------------------------------------
+
+
+def grid_cases(user, rng: DateRange):
+    if is_department_user(user):
+        return GridCase.objects.none()
+    return GridCase.objects.scoped(user).filter(rng.q("created_at"))
+
+
+def grid_stats(user, rng: DateRange, *, today: dt.date | None = None) -> dict:
+    """Grid cases by step (state): count, overdue now (open past the step's due date) and ever warned overdue."""
+    today = today or timezone.localdate()
+    warned = Exists(Warning.objects.filter(item_type=ItemType.GRID_CASE, item_id=OuterRef("pk"), level__gte=WarningLevel.OVERDUE))
+    metrics = {
+        "total": Count("id"),
+        "overdue": Count("id", filter=Q(state__in=OPEN_CASE_STATES, step_due_on__lt=today)),
+        "warned": Count("id", filter=Q(warned)),
+        "finish_avg": Avg(_duration("closed_at", "created_at"), filter=Q(state=CaseState.CLOSED)),
+    }
+    qs = grid_cases(user, rng).order_by()
+    labels = dict(CaseState.choices)
+    counted = {r["state"]: r for r in qs.values("state").annotate(**metrics)}
+
+    def row(key, label, agg):
+        return {"key": key, "label": label, "total": agg["total"], "overdue": agg["overdue"], "warned": agg["warned"],
+                "overdue_rate": _rate(agg["overdue"], agg["total"]), "finish_hours": _hours(agg["finish_avg"])}
+
+    rows = [row(v, str(labels[v]), counted[v]) for v in CaseState.values if v in counted]
+    return {"group": "state", "rows": rows, "total": row("", _("合计"), qs.aggregate(**metrics))}
+
+
+# --- C7: efficiency watch -----------------------------------------------------------------------
+
+
+def _mondays(rng: DateRange) -> list[dt.date]:
+    d = rng.start - dt.timedelta(days=rng.start.weekday())
+    out = []
+    while d <= rng.end:
+        out.append(d)
+        d += dt.timedelta(days=7)
+    return out
+
+
+def _week_key(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+def efficiency(user, rng: DateRange, *, now: dt.datetime | None = None, chart_units: int = 10) -> dict:
+    """Completion and overdue rates per unit (department: push items; bureau/station: tasks), as a
+    weekly series by the week the work arrived, and a ranking over the whole range, worst first."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    push_metrics = _push_metrics(now)
+    task_metrics = _task_metrics(today)
+    units: dict[tuple[str, int], dict] = {}
+
+    def unit(kind, pk, name):
+        return units.setdefault((kind, pk), {"kind": kind, "id": pk, "name": name, "weeks": {}})
+
+    push_qs = push_items(user, rng).order_by()
+    for r in (push_qs.annotate(week=TruncWeek("created_at")).values("department_id", "department__name", "week")
+              .annotate(pushed=push_metrics["pushed"], done=push_metrics["done"], overdue=push_metrics["overdue"],
+                        returned=push_metrics["returned"], reassigned=push_metrics["reassigned"])):
+        u = unit("department", r["department_id"], r["department__name"])
+        u["weeks"][_week_key(r["week"])] = (r["pushed"] - r["returned"] - r["reassigned"], r["done"], r["overdue"])
+    task_qs = tasks(user, rng).filter(bureau__isnull=False).order_by()
+    for r in (task_qs.annotate(week=TruncWeek("created_at")).values("bureau_id", "bureau__name", "week")
+              .annotate(total=task_metrics["total"], done=task_metrics["done"], overdue=task_metrics["overdue"],
+                        cancelled=task_metrics["cancelled"])):
+        u = unit("bureau", r["bureau_id"], r["bureau__name"])
+        u["weeks"][_week_key(r["week"])] = (r["total"] - r["cancelled"], r["done"], r["overdue"])
+
+    weeks = _mondays(rng)
+    kind_labels = {"department": _("部门"), "bureau": _("监管机构")}
+    ranking = []
+    for u in units.values():
+        handled = sum(v[0] for v in u["weeks"].values())
+        done = sum(v[1] for v in u["weeks"].values())
+        overdue = sum(v[2] for v in u["weeks"].values())
+        if not handled:
+            continue
+        ranking.append({
+            "kind": u["kind"], "kind_label": str(kind_labels[u["kind"]]), "id": u["id"], "name": u["name"],
+            "handled": handled, "done": done, "overdue": overdue,
+            "completion_rate": _rate(done, handled), "overdue_rate": _rate(overdue, handled),
+            "completion": [_rate(u["weeks"][w][1], u["weeks"][w][0]) if w in u["weeks"] else None for w in weeks],
+            "overdue_series": [_rate(u["weeks"][w][2], u["weeks"][w][0]) if w in u["weeks"] else None for w in weeks],
+        })
+    # Worst first: highest overdue rate, then lowest completion rate, then the most work.
+    ranking.sort(key=lambda r: (-r["overdue_rate"], r["completion_rate"], -r["handled"], r["name"] or ""))
+    for i, r in enumerate(ranking, 1):
+        r["rank"] = i
+    chart = {
+        "weeks": [w.isoformat() for w in weeks],
+        "series": [{"name": r["name"], "kind": r["kind"], "overdue": r["overdue_series"], "completion": r["completion"]}
+                   for r in ranking[:chart_units]],
+        "units": [r["name"] for r in ranking[:chart_units]],
+        "overdue_rate": [r["overdue_rate"] for r in ranking[:chart_units]],
+        "completion_rate": [r["completion_rate"] for r in ranking[:chart_units]],
+    }
+    return {"weeks": weeks, "ranking": ranking, "chart": chart}

@@ -1,0 +1,52 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Principle(models.TextChoices):
+    APPROVAL = "approval", _("谁审批谁监管")
+    COMPETENT = "competent", _("谁主管谁监管")
+    LICENSING = "licensing", _("谁许可谁监管")
+
+
+class PushTrigger(models.TextChoices):
+    CREATED = "created", _("设立登记")
+    CHANGED = "changed", _("经营范围/行业变更")
+    ADDRESS_CHANGED = "address_changed", _("地址变更")
+    IMPORTED = "imported", _("批量导入")
+    REPLAY = "replay", _("规则回放")
+    REASSIGNED = "reassigned", _("部门转办")
+
+
+class PushState(models.TextChoices):
+    PUSHED = "pushed", _("待签收")
+    CLAIMED = "claimed", _("已签收")
+    ACCEPTED = "accepted", _("办理中")
+    RETURNED = "returned", _("已退回")
+    REASSIGNED = "reassigned", _("已转办")
+    FINISHED = "finished", _("已办结")
+
+
+OPEN_PUSH_STATES = (PushState.PUSHED, PushState.CLAIMED, PushState.ACCEPTED)
+
+
+class PushAction(models.TextChoices):
+    CREATE = "create", _("推送")
+    CLAIM = "claim", _("签收")
+    ACCEPT = "accept", _("受理")
+    RETURN = "return", _("退回")
+    REASSIGN = "reassign", _("转办")
+    FINISH = "finish", _("办结")
+
+
+class ClueState(models.TextChoices):
+    RECORDED = "recorded", _("待指派")
+    ASSIGNED = "assigned", _("已移交")
+    RETURNED = "returned", _("部门退回")
+    REPORTED = "reported", _("已反馈")
+
+
+class ClueAction(models.TextChoices):
+    RECORD = "record", _("登记线索")
+    ASSIGN = "assign", _("指派部门")
+    RETURN = "return", _("部门退回")
+    REPORT = "report", _("部门反馈")

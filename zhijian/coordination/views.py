@@ -1,0 +1,223 @@
+"""Pages: the department inbox, push items, clues, rule administration and replay. Thin views."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from zhijian.core.errors import ApplicationError
+from zhijian.entities.models import MarketEntity
+from zhijian.org.models import Department
+
+from . import queries, services
+from .choices import PushState
+from .forms import ClueForm, MatterForm, RuleForm
+from .models import PushItem, PushReplay, PushRule, SupervisionMatter
+
+
+def _departments_covering(division_code):
+    return [d for d in Department.objects.order_by("division_code", "name")
+            if any(division_code.startswith(p) for p in d.jurisdiction_prefixes())]
+
+
+@login_required
+def inbox(request):
+    state = request.GET.get("state", "")
+    state = state if state in PushState.values else ""
+    items = list(queries.inbox(request.user, state=state)[:200])
+    for item in items:
+        item.actions = services.allowed_actions(item, request.user)
+    return render(request, "coordination/inbox.html", {
+        "items": items, "state": state, "states": PushState.choices, "department": request.user.department,
+    })
+
+
+@login_required
+def item_detail(request, pk):
+    item = get_object_or_404(queries.push_items(request.user), pk=pk)
+    actions = services.allowed_actions(item, request.user)
+    return render(request, "coordination/item_detail.html", {
+        "item": item, "actions": actions, "steps": item.steps.select_related("actor"),
+        "departments": [d for d in _departments_covering(item.division_code) if d.pk != item.department_id] if "reassign" in actions else [],
+    })
+
+
+@login_required
+@require_POST
+def item_action(request, pk, action):
+    item = get_object_or_404(queries.push_items(request.user), pk=pk)
+    user, post = request.user, request.POST
+    done = {"claim": _("已签收"), "accept": _("已受理"), "return": _("已退回"), "reassign": _("已转办"), "finish": _("已办结")}
+    if action not in done:
+        raise PermissionDenied
+    try:
+        if action == "claim":
+            services.item_claim(actor=user, item=item)
+        elif action == "accept":
+            services.item_accept(actor=user, item=item, comment=post.get("comment", ""))
+        elif action == "return":
+            services.item_return(actor=user, item=item, reason=post.get("reason", ""))
+        elif action == "reassign":
+            target = Department.objects.filter(pk=post.get("department") or 0).first() if str(post.get("department", "")).isdigit() else None
+            services.item_reassign(actor=user, item=item, department=target, reason=post.get("reason", ""))
+        else:
+            services.item_finish(actor=user, item=item, result=post.get("result", ""))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(entity)s：%(done)s") % {"entity": item.entity.name, "done": done[action]})
+    if post.get("next") == "inbox":
+        return redirect("coordination:inbox")
+    return redirect("coordination:item_detail", item.pk)
+
+
+# --- clues ---------------------------------------------------------------------------------------
+
+
+@login_required
+def clue_list(request):
+    clues = queries.clues(request.user)[:200]
+    return render(request, "coordination/clue_list.html", {
+        "clues": clues, "can_record": request.user.has_role(*services.CLUE_RECORDERS),
+    })
+
+
+@login_required
+def clue_new(request):
+    if not request.user.has_role(*services.CLUE_RECORDERS):
+        raise PermissionDenied(_("您没有登记线索的权限"))
+    form = ClueForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        entity = None
+        if d["credit_code"]:
+            entity = MarketEntity.objects.scoped(request.user).filter(credit_code=d["credit_code"].upper()).first()
+            if entity is None:
+                form.add_error("credit_code", _("该统一社会信用代码的主体不存在或不在您的辖区内"))
+        if not form.errors:
+            try:
+                clue = services.clue_record(actor=request.user, text=d["text"], division_code=d["division_code"], place=d["place"],
+                                            entity=entity, lng=d["lng"], lat=d["lat"],
+                                            photos=[request.FILES["photo"]] if request.FILES.get("photo") else [])
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("已登记线索 %(n)s") % {"n": clue.number})
+                return redirect(clue)
+    return render(request, "coordination/clue_new.html", {"form": form})
+
+
+@login_required
+def clue_detail(request, pk):
+    clue = get_object_or_404(queries.clues(request.user), pk=pk)
+    user = request.user
+    can_assign = clue.state in ("recorded", "returned") and user.has_role(*services.TOWN_OFFICE)
+    is_dept = bool(user.department_id and user.department_id == clue.department_id and user.has_role("department_staff"))
+    return render(request, "coordination/clue_detail.html", {
+        "clue": clue, "steps": clue.steps.select_related("actor", "department"), "attachments": clue.attachments.select_related("upload"),
+        "can_assign": can_assign, "can_report": is_dept and clue.state == "assigned",
+        "departments": _departments_covering(clue.division_code) if can_assign else [],
+    })
+
+
+@login_required
+@require_POST
+def clue_action(request, pk, action):
+    clue = get_object_or_404(queries.clues(request.user), pk=pk)
+    post = request.POST
+    try:
+        if action == "assign":
+            dept = Department.objects.filter(pk=post.get("department")).first() if str(post.get("department", "")).isdigit() else None
+            services.clue_assign(actor=request.user, clue=clue, department=dept, comment=post.get("comment", ""))
+        elif action == "report":
+            services.clue_report(actor=request.user, clue=clue, report=post.get("report", ""))
+        elif action == "return":
+            services.clue_return(actor=request.user, clue=clue, reason=post.get("reason", ""))
+        else:
+            raise PermissionDenied
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("线索 %(n)s 已更新") % {"n": clue.number})
+    return redirect(clue)
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+
+def _need_rule_admin(user):
+    if not (user.is_superuser or user.has_role(*services.RULE_ADMINS)):
+        raise PermissionDenied(_("只有领导或系统管理员可以维护推送规则"))
+
+
+@login_required
+def rule_list(request):
+    _need_rule_admin(request.user)
+    matters = SupervisionMatter.objects.prefetch_related("departments", "rules").order_by("code")
+    return render(request, "coordination/rule_list.html", {
+        "matters": matters, "replays": PushReplay.objects.select_related("actor")[:10],
+    })
+
+
+@login_required
+def matter_edit(request, pk=None):
+    _need_rule_admin(request.user)
+    matter = get_object_or_404(SupervisionMatter, pk=pk) if pk else None
+    initial = {}
+    if matter:
+        initial = {f: getattr(matter, f) for f in ("code", "name", "principle", "legal_basis", "deadline_rule", "deadline_hours", "active")}
+        initial["departments"] = list(matter.departments.all())
+    form = MatterForm(request.POST or None, initial=initial, departments=Department.objects.order_by("division_code", "name"))
+    if request.method == "POST" and form.is_valid():
+        d = dict(form.cleaned_data)
+        departments = d.pop("departments")
+        try:
+            services.matter_save(actor=request.user, matter=matter, departments=departments, **d)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已保存监管事项"))
+            return redirect("coordination:rule_list")
+    return render(request, "coordination/rule_form.html", {"form": form, "title": _("监管事项"), "obj": matter})
+
+
+@login_required
+def rule_edit(request, pk=None):
+    _need_rule_admin(request.user)
+    rule = get_object_or_404(PushRule, pk=pk) if pk else None
+    initial = {f: getattr(rule, f) for f in ("matter", "name", "industry_prefixes", "keywords", "licence_types", "active")} if rule else {}
+    form = RuleForm(request.POST or None, initial=initial, matters=SupervisionMatter.objects.order_by("code"))
+    if request.method == "POST" and form.is_valid():
+        d = dict(form.cleaned_data)
+        matter = d.pop("matter")
+        try:
+            services.rule_save(actor=request.user, matter=matter, rule=rule, **d)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已保存推送规则（版本递增）"))
+            return redirect("coordination:rule_list")
+    return render(request, "coordination/rule_form.html", {"form": form, "title": _("推送规则"), "obj": rule})
+
+
+@login_required
+def replay(request):
+    if not (request.user.is_superuser or request.user.has_role(*services.REPLAYERS)):
+        raise PermissionDenied(_("只有领导可以回放推送规则"))
+    rules = PushRule.objects.select_related("matter").order_by("matter__code", "id")
+    result = None
+    if request.method == "POST":
+        chosen = [r for r in rules if str(r.pk) in request.POST.getlist("rules")]
+        try:
+            result = services.push_replay(actor=request.user, rules=chosen, dry_run=request.POST.get("run") != "1",
+                                          division_prefix=(request.POST.get("division_prefix") or "").strip()[:12])
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            if not result.dry_run:
+                messages.success(request, _("已按规则补推 %(n)s 条") % {"n": result.total})
+    return render(request, "coordination/replay.html", {"rules": rules, "result": result,
+                                                         "chosen": {int(x) for x in request.POST.getlist("rules") if x.isdigit()}})

@@ -1,0 +1,23 @@
+"""Background tasks of the core app: thin wrappers over services."""
+from django_tasks import task
+
+from . import events
+from .dispatch import Dispatcher
+
+
+@task()
+def dispatch_events(batch: int = 200) -> int:
+    """Drain due events and deliveries once; a periodic sweep enqueues this."""
+    events.load_handlers()
+    worker = Dispatcher(batch=batch)
+    try:
+        return worker.drain()
+    finally:
+        worker.close()
+
+
+@task()
+def verify_trace() -> dict:
+    from . import trace
+
+    return trace.verify().as_dict()

@@ -1,0 +1,1 @@
+"""Working days, legal deadlines, document numbering, background work and the sweep scheduler."""

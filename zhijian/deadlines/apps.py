@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DeadlinesConfig(AppConfig):
+    name = "zhijian.deadlines"
+    label = "deadlines"
+    verbose_name = _("期限与编号")
+
+    def ready(self):
+        from . import signals  # noqa: F401  (cache invalidation)
+        from .scheduling import autodiscover
+
+        autodiscover()

@@ -1,0 +1,66 @@
+"""Choices for deadlines and numbering: no magic strings elsewhere."""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Unit(models.TextChoices):
+    WORKDAYS = "workdays", _("工作日")
+    DAYS = "days", _("自然日")
+    MONTHS = "months", _("月")
+    YEARS = "years", _("年")
+
+
+class RuleKind(models.TextChoices):
+    PERIOD = "period", _("期限")
+    # A fixed yearly window such as the annual report (1 January – 30 June).
+    ANNUAL_WINDOW = "annual_window", _("年度窗口期")
+
+
+class HolidaySource(models.TextChoices):
+    HOLIDAY_CN = "holiday-cn", _("holiday-cn 数据文件")
+    STATE_COUNCIL = "state_council", _("国务院办公厅通知（管理员录入）")
+    LOCAL = "local", _("本地调整（管理员录入）")
+
+
+class SweepStatus(models.TextChoices):
+    NEVER = "", _("未运行")
+    RUNNING = "running", _("运行中")
+    OK = "ok", _("成功")
+    FAILED = "failed", _("失败")
+
+
+class DocType(models.TextChoices):
+    """Kinds of official documents (文书) that carry a bureau number."""
+
+    CASE_FILING = "case_filing", _("立案审批表")
+    INSPECTION_RECORD = "inspection_record", _("现场检查笔录")
+    CORRECTION_ORDER = "correction_order", _("责令改正通知书")
+    PENALTY_NOTICE = "penalty_notice", _("行政处罚告知书")
+    HEARING_NOTICE = "hearing_notice", _("听证通知书")
+    PENALTY_DECISION = "penalty_decision", _("行政处罚决定书")
+    NO_PENALTY_DECISION = "no_penalty_decision", _("不予行政处罚决定书")
+    COERCIVE_MEASURE = "coercive_measure", _("实施行政强制措施决定书")
+    HANDLING_DECISION = "handling_decision", _("处理决定书")
+    LICENCE_DECISION = "licence_decision", _("行政许可决定书")
+    COMPLAINT_ACCEPTANCE = "complaint_acceptance", _("投诉受理通知书")
+
+
+# The character(s) (文书代字) each type carries after the bureau's 机关代字, and the number format.
+# Placeholders: {org} the bureau's short_name (e.g. 莞市监), {code} the type's 代字, {year}, {n}.
+DEFAULT_NUMBER_FORMAT = "{org}{code}〔{year}〕{n}号"
+DOC_TYPE_CODES: dict[str, str] = {
+    DocType.CASE_FILING: "立",
+    DocType.INSPECTION_RECORD: "检",
+    DocType.CORRECTION_ORDER: "责改",
+    DocType.PENALTY_NOTICE: "告",
+    DocType.HEARING_NOTICE: "听",
+    DocType.PENALTY_DECISION: "罚",
+    DocType.NO_PENALTY_DECISION: "不罚",
+    DocType.COERCIVE_MEASURE: "强",
+    DocType.HANDLING_DECISION: "处",
+    DocType.LICENCE_DECISION: "许",
+    DocType.COMPLAINT_ACCEPTANCE: "投受",
+}
+# Types whose number does not follow DEFAULT_NUMBER_FORMAT (none yet; a bureau that writes
+# e.g. 莞市监罚决字〔2026〕12号 sets its template here).
+DOC_TYPE_FORMATS: dict[str, str] = {}

@@ -1,0 +1,37 @@
+"""This app's own periodic sweeps (see scheduling.py)."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import workdays
+from .scheduling import periodic
+
+log = logging.getLogger(__name__)
+
+# The State Council publishes next year's schedule in November or December.
+NEXT_YEAR_CHECK_FROM = (11, 15)
+
+
+def calendar_gaps(today: dt.date) -> list[int]:
+    """Years whose holiday schedule is needed by ``today`` but not known."""
+    needed = [today.year]
+    if (today.month, today.day) >= NEXT_YEAR_CHECK_FROM:
+        needed.append(today.year + 1)
+    return [y for y in needed if not workdays.is_known_year(y)]
+
+
+@periodic("deadlines.calendar_coverage", every=dt.timedelta(days=1))
+def calendar_coverage() -> str:
+    """Warn when this year's (or, from mid-November, next year's) holiday schedule is missing."""
+    gaps = calendar_gaps(timezone.localdate())
+    if not gaps:
+        return _("节假日安排已覆盖所需年度")
+    message = _("缺少以下年度的法定节假日安排：%(years)s。请系统管理员录入（见 docs/deadlines.md）。") % {
+        "years": "、".join(str(y) for y in gaps)
+    }
+    log.warning(message)
+    return message

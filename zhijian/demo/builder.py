@@ -1,0 +1,174 @@
+"""The demo city: 济南市 with its real divisions, synthetic grids, bureaus, people and a market.
+
+Deterministic for a seed. Entity rows are synthetic (zhijian.entities.synth) and go through the
+real import path; no row of the registration sample is used.
+"""
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from shapely.geometry import shape
+from shapely.prepared import prep
+
+from zhijian.entities import importer, synth
+from zhijian.entities.synth import Place
+from zhijian.geo import demo as geo_demo
+from zhijian.geo import reference
+from zhijian.geo.models import Division, Grid, GridStaff
+from zhijian.org.choices import BureauLevel, RoleCode
+from zhijian.org.models import Bureau, Department, Role, User
+
+CITY = "370100"
+CITY_NAME = "济南市"
+PASSWORD = "Zhijian-Demo-2026!"
+
+# username, full name, roles, bureau key, extra
+PEOPLE = [
+    ("leader", "王局长", [RoleCode.LEADER], "city", {}),
+    ("officer1", "李执法", [RoleCode.ENFORCEMENT_OFFICER], "lixia_station", {"enforcement_cert_no": "37010020001"}),
+    ("officer2", "张执法", [RoleCode.ENFORCEMENT_OFFICER], "lixia_station", {"enforcement_cert_no": "37010020002"}),
+    ("grid1", "赵网格", [RoleCode.GRID_OFFICER], "lixia_station", {}),
+    ("assistant1", "钱协管", [RoleCode.ASSISTANT], "lixia_station", {}),
+    ("informant1", "孙信息", [RoleCode.INFORMANT], "lixia_station", {}),
+    ("dispatcher", "周调度", [RoleCode.DISPATCHER], "lixia", {}),
+    ("complaints", "吴投诉", [RoleCode.COMPLAINT_HANDLER], "lixia", {}),
+    ("legal", "郑法制", [RoleCode.LEGAL_REVIEWER], "city", {}),
+    ("clerk", "冯登记", [RoleCode.REGISTRY_CLERK], "city", {}),
+    ("health", "陈卫健", [RoleCode.DEPARTMENT_STAFF], "dept:health", {}),
+    ("sysadmin", "系统管理员", [RoleCode.SYSTEM_ADMIN], "city", {}),
+    ("secadmin", "安全管理员", [RoleCode.SECURITY_ADMIN], "city", {}),
+    ("auditor", "安全审计员", [RoleCode.AUDIT_ADMIN], "city", {}),
+]
+DEPARTMENTS = [("health", "济南市卫生健康委员会"), ("fire", "济南市消防救援支队"), ("housing", "济南市住房和城乡建设局"),
+               ("tax", "国家税务总局济南市税务局"), ("culture", "济南市文化和旅游局"), ("transport", "济南市交通运输局"),
+               ("ecology", "济南市生态环境局"), ("education", "济南市教育局")]
+
+
+@dataclass
+class Login:
+    username: str
+    full_name: str
+    roles: str
+    otp_secret: str
+
+
+def build(*, entities: int = 50_000, seed: int = 2026, progress=None, log=print) -> list[Login]:
+    log("加载区划与行业（山东省）…")
+    reference.load_divisions(provinces=["37"], progress=progress)
+    reference.load_industries(progress=progress)
+    log("生成演示网格（合成边界）…")
+    n_grids = geo_demo.build_demo_grids(CITY, seed=seed)
+    log(f"网格 {n_grids} 个")
+    bureaus = _bureaus()
+    logins = _people(bureaus)
+    _grid_staff(bureaus)
+    log(f"生成 {entities} 户市场主体并通过导入流程写入…")
+    path = _market_file(entities, seed)
+    summary = importer.Importer(progress=(lambda d, t: progress.update_to(d, t)) if hasattr(progress, "update_to") else None).run(path)
+    log(summary.line())
+    log("加载法律条文与检查清单，生成示范任务…")
+    from zhijian.inspections import loading
+
+    loading.load_laws()
+    loading.load_checklists()
+    _demo_tasks()
+    return logins
+
+
+def _demo_tasks() -> None:
+    """Open tasks for the demo officers on a few entities of 解放路街道, so /m/ has work to do."""
+    from zhijian.entities.models import MarketEntity
+    from zhijian.supervision import services as tasks
+    from zhijian.supervision.choices import TaskSource
+    from zhijian.supervision.models import Task
+
+    if Task.objects.filter(source_ref="demo").exists():
+        return
+    dispatcher, officer = User.objects.get(username="dispatcher"), User.objects.get(username="officer1")
+    shops = MarketEntity.objects.filter(division_code__startswith="370102001", status="active")
+    for entity in shops.order_by("id")[:4]:
+        for line, title in (("food_sales", "食品销售日常检查"), ("catering", "餐饮服务日常检查")):
+            task = tasks.task_create(actor=dispatcher, entity=entity, title=title, source=TaskSource.PATROL, business_line=line,
+                                     source_ref="demo", assignee=officer)
+            tasks.task_accept(actor=officer, task=task)
+
+
+def _bureaus() -> dict[str, Bureau]:
+    out = {}
+    city, _ = Bureau.objects.update_or_create(name="济南市市场监督管理局", defaults=dict(
+        short_name="济市监", level=BureauLevel.CITY, division_code="3701", jurisdiction="3701"))
+    out["city"] = city
+    for county in Division.objects.filter(level=3, code__startswith="3701").order_by("code"):
+        b, _ = Bureau.objects.update_or_create(name=f"济南市{county.name}市场监督管理局", defaults=dict(
+            short_name=f"{county.name[:2]}市监", level=BureauLevel.COUNTY, parent=city, division_code=county.code, jurisdiction=county.code))
+        out[county.code] = b
+    out["lixia"] = out["370102"]
+    town = Division.objects.get(code="370102001")  # 解放路街道
+    station, _ = Bureau.objects.update_or_create(name=f"{town.name}市场监督管理所", defaults=dict(
+        short_name="历下市监", level=BureauLevel.STATION, parent=out["lixia"], division_code=town.code, jurisdiction=town.code))
+    out["lixia_station"] = station
+    for code, name in DEPARTMENTS:
+        d, _ = Department.objects.update_or_create(code=code, defaults=dict(name=name, division_code="3701", jurisdiction="3701"))
+        out[f"dept:{code}"] = d
+    return out
+
+
+def _people(units) -> list[Login]:
+    from zhijian.security.otp import ensure_device
+
+    logins = []
+    for username, full_name, roles, unit_key, extra in PEOPLE:
+        unit = units[unit_key]
+        fields = {"full_name": full_name, **extra}
+        if isinstance(unit, Department):
+            fields.update(department=unit, bureau=None)
+        else:
+            fields.update(bureau=unit, department=None)
+        user, created = User.objects.update_or_create(username=username, defaults=fields)
+        if created or not user.has_usable_password():
+            user.set_password(PASSWORD)
+            user.save()
+        user.roles.set([Role.objects.get_or_create(code=r)[0] for r in roles])
+        secret = ensure_device(user)
+        logins.append(Login(username, full_name, "、".join(str(RoleCode(r).label) for r in roles), secret))
+    return logins
+
+
+def _grid_staff(units) -> None:
+    grid = Grid.objects.filter(level=2, division_code__startswith="370102001").order_by("code").first()
+    if grid is None:
+        return
+    for username, role in (("officer1", "supervisor"), ("assistant1", "assistant"), ("informant1", "informant")):
+        GridStaff.objects.get_or_create(grid=grid, user=User.objects.get(username=username), role=role)
+    for username in ("grid1",):
+        GridStaff.objects.get_or_create(grid=grid, user=User.objects.get(username=username), role="supervisor")
+
+
+def _market_file(n: int, seed: int) -> Path:
+    names = dict(Division.objects.filter(code__startswith="3701").values_list("code", "name"))
+    grids = {g.division_code: g.geometry for g in Grid.objects.filter(level=2, division_code__startswith="3701").only("division_code", "geometry")}
+    places, shapes = [], {}
+    for code, geom in grids.items():
+        town, county = code[:9], code[:6]
+        if town not in names or county not in names or not geom:
+            continue
+        places.append(Place(code, county, CITY_NAME, names[county], names[town], names.get(code, "")))
+        shapes[code] = shape(geom)
+
+    def point(place, rng):
+        p = geo_demo.random_point_in(shapes[place.division_code], rng)
+        return round(p.x, 6), round(p.y, 6)
+
+    path = Path(settings.VAR_DIR) / "demo" / f"market_{n}_{seed}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(synth.CSV_HEADER + ["经度", "纬度"])
+        for e in synth.synth_entities(places, n, seed=seed, point=point):
+            w.writerow(synth.as_csv_row(e) + [e["lng"], e["lat"]])
+    return path

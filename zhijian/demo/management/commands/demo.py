@@ -1,0 +1,50 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
+
+from zhijian.demo import builder
+
+
+class _Bar:
+    """tqdm factory for the reference loader, plus an ``update_to`` for the importer."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, **kw):
+        return tqdm(**kw)
+
+    def update_to(self, done, total):
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc="市场主体", unit="户")
+        self.bar.n = done
+        self.bar.refresh()
+        if done >= total:
+            self.bar.close()
+
+
+class Command(BaseCommand):
+    help = "建立演示城市（济南市）并启动服务：http://127.0.0.1:8000"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--build-only", action="store_true", help="只建立演示数据，不启动服务")
+        parser.add_argument("--entities", type=int, default=50_000)
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, build_only, entities, seed, port, **opts):
+        call_command("migrate", verbosity=0)
+        from zhijian.entities.models import MarketEntity
+
+        if MarketEntity.objects.filter(division_code__startswith="3701").count() >= entities:
+            self.stdout.write("演示数据已存在，跳过生成（删除 var/ 可重建）")
+            logins = builder._people(builder._bureaus())
+        else:
+            logins = builder.build(entities=entities, seed=seed, progress=_Bar(), log=self.stdout.write)
+        self.stdout.write("")
+        self.stdout.write(f"演示登录（密码均为 {builder.PASSWORD}；第二因素：把 TOTP 密钥加入身份验证器，或运行 zhijian otp 用户名）")
+        for l in logins:
+            self.stdout.write(f"  {l.username:<11} {l.full_name:<6} {l.roles:<12} TOTP {l.otp_secret}")
+        if build_only:
+            return
+        call_command("serve", port=port)

@@ -1,0 +1,57 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from zhijian.entities.choices import EntityStatus, EntityType
+from zhijian.org.models import Bureau, Department
+
+from .choices import DEFAULT_RATIOS, InspectionResult, RecusalKind
+
+
+def _codes(value: str) -> list[str]:
+    return [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
+
+
+class PlanForm(forms.Form):
+    name = forms.CharField(label=_("计划名称"), max_length=200)
+    period = forms.CharField(label=_("抽查期间"), max_length=20, help_text=_("如 2026 或 2026Q2"))
+    bureau = forms.ModelChoiceField(label=_("组织机构"), queryset=Bureau.objects.none())
+    departments = forms.ModelMultipleChoiceField(label=_("联合部门"), queryset=Department.objects.none(), required=False)
+    division_code = forms.RegexField(label=_("抽查范围（区划代码前缀）"), regex=r"^\d{2,12}$")
+    business_lines = forms.CharField(label=_("业务条线代码"), required=False, help_text=_("逗号分隔，如 food_sales,advertising"))
+    check_items = forms.CharField(label=_("检查事项代码"), required=False, help_text=_("逗号分隔"))
+    industry_prefixes = forms.CharField(label=_("行业代码前缀"), required=False, help_text=_("逗号分隔；留空为全部行业"))
+    entity_types = forms.MultipleChoiceField(label=_("主体类型"), choices=EntityType.choices, required=False, widget=forms.CheckboxSelectMultiple)
+    statuses = forms.MultipleChoiceField(label=_("登记状态"), choices=EntityStatus.choices, initial=["active"], widget=forms.CheckboxSelectMultiple)
+    ratio_A = forms.DecimalField(label=_("A类比例（%）"), min_value=0, max_value=100, decimal_places=2, initial=DEFAULT_RATIOS["A"])
+    ratio_B = forms.DecimalField(label=_("B类比例（%）"), min_value=0, max_value=100, decimal_places=2, initial=DEFAULT_RATIOS["B"])
+    ratio_C = forms.DecimalField(label=_("C类比例（%）"), min_value=0, max_value=100, decimal_places=2, initial=DEFAULT_RATIOS["C"])
+    ratio_D = forms.DecimalField(label=_("D类比例（%）"), min_value=0, max_value=100, decimal_places=2, initial=DEFAULT_RATIOS["D"])
+    inspector_units = forms.ModelMultipleChoiceField(label=_("检查人员所在单位"), queryset=Bureau.objects.none())
+    inspectors_per_entity = forms.IntegerField(label=_("每户检查人员数"), min_value=2, max_value=10, initial=2)
+    recusal = forms.MultipleChoiceField(label=_("回避规则"), choices=RecusalKind.choices, required=False, initial=RecusalKind.values,
+                                        widget=forms.CheckboxSelectMultiple)
+    home_level = forms.TypedChoiceField(label=_("住址区划比对级别"), coerce=int, initial=9,
+                                        choices=[(6, _("区县")), (9, _("乡镇街道")), (12, _("村居"))])
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bureau"].queryset = Bureau.objects.scoped(user)
+        self.fields["inspector_units"].queryset = Bureau.objects.scoped(user)
+        self.fields["departments"].queryset = Department.objects.scoped(user)
+
+    def service_kwargs(self) -> dict:
+        d = self.cleaned_data
+        return {
+            "name": d["name"], "period": d["period"], "bureau": d["bureau"], "departments": d["departments"],
+            "division_code": d["division_code"], "business_lines": _codes(d["business_lines"]), "check_items": _codes(d["check_items"]),
+            "industry_prefixes": _codes(d["industry_prefixes"]), "entity_types": d["entity_types"], "statuses": d["statuses"],
+            "ratios": {c: d[f"ratio_{c}"] for c in "ABCD"}, "inspector_units": d["inspector_units"],
+            "inspectors_per_entity": d["inspectors_per_entity"],
+            "recusal": {k: (d["home_level"] if k == RecusalKind.HOME_DIVISION else None) for k in d["recusal"]},
+        }
+
+
+class ResultForm(forms.Form):
+    result = forms.ChoiceField(label=_("检查结果"), choices=InspectionResult.choices)
+    note = forms.CharField(label=_("说明"), max_length=500, required=False)
+    inspected_on = forms.DateField(label=_("检查日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -1,0 +1,536 @@
+"""Every write of the double-random workflow: plan, commit, execute, merge, results, publication."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import CharField, F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from zhijian.core import events, trace
+from zhijian.core.errors import ApplicationError
+from zhijian.core.scoping import in_jurisdiction
+from zhijian.entities.models import MarketEntity
+from zhijian.org.choices import RoleCode
+
+from . import algorithm, sources
+from .choices import DEFAULT_RATIOS, DrawState, InspectionResult, RecusalKind
+from .models import DeclaredRelation, Draw, DrawItem, DrawPlan, JointInspection, RecusalRule, RiskClassRatio
+
+# Who may organise draws and record their results.
+DRAW_ROLES = (RoleCode.LEADER, RoleCode.DISPATCHER, RoleCode.ENFORCEMENT_OFFICER)
+BATCH = 50_000
+
+
+def draw_dir(public_id: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / "draws" / public_id
+
+
+def _check(actor, division_code: str) -> None:
+    if actor is None:
+        return
+    if not actor.has_role(*DRAW_ROLES):
+        raise ApplicationError(_("您没有组织双随机抽查的权限"), code="forbidden")
+    if not in_jurisdiction(actor, division_code):
+        raise ApplicationError(_("不存在或不在您的辖区内"), code="not_found")
+
+
+def _percent(value) -> Decimal:
+    try:
+        p = Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation as exc:
+        raise ApplicationError(_("抽查比例必须是数字"), code="invalid_ratio") from exc
+    if not Decimal(0) <= p <= Decimal(100):
+        raise ApplicationError(_("抽查比例必须在 0 到 100 之间"), code="invalid_ratio")
+    return p
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def plan_create(*, actor, bureau, name: str, period: str, division_code: str, business_lines=(), check_items=(),
+                industry_prefixes=(), entity_types=(), statuses=("active",), ratios=None, inspector_units=(),
+                inspectors_per_entity: int = 2, departments=(), recusal=None,
+                publicity_rule: str = "inspection.result_publicity") -> DrawPlan:
+    """Create a plan. ``ratios`` maps risk class to percent; ``recusal`` maps rule kind to level (or None)."""
+    _check(actor, division_code)
+    if not division_code.isdigit() or not any(division_code.startswith(p) for p in bureau.jurisdiction_prefixes()):
+        raise ApplicationError(_("抽查范围必须在组织机构的辖区内"), code="out_of_scope")
+    if inspectors_per_entity < 2:
+        raise ApplicationError(_("每户检查人员不得少于 2 人"), code="too_few_inspectors")
+    plan = DrawPlan.objects.create(
+        name=name, bureau=bureau, period=period, division_code=division_code, business_lines=list(business_lines),
+        check_items=list(check_items), industry_prefixes=list(industry_prefixes), entity_types=list(entity_types),
+        statuses=list(statuses) or ["active"], inspectors_per_entity=inspectors_per_entity, publicity_rule=publicity_rule,
+        created_by=actor,
+    )
+    plan.inspector_units.set(list(inspector_units) or [bureau])
+    plan.departments.set(list(departments))
+    for cls, value in (DEFAULT_RATIOS if ratios is None else ratios).items():
+        RiskClassRatio.objects.create(plan=plan, risk_class=cls, percent=_percent(value))
+    rules = {k: (9 if k == RecusalKind.HOME_DIVISION else 0) for k in RecusalKind.values} if recusal is None else recusal
+    for kind, level in rules.items():
+        RecusalRule.objects.create(plan=plan, kind=kind, level=level or 9)
+    trace.record(actor=actor, action="draw.plan_created", obj=plan, after=_plan_params(plan))
+    events.emit("draw.plan_created", payload={"plan": plan.pk, "name": plan.name}, division_code=plan.division_code,
+                object_type="draws.drawplan", object_id=plan.pk)
+    return plan
+
+
+def _plan_params(plan: DrawPlan) -> dict:
+    return {
+        "plan": plan.pk, "name": plan.name, "period": plan.period, "bureau": plan.bureau.name,
+        "departments": [d.name for d in plan.departments.all()], "business_lines": plan.business_lines,
+        "check_items": plan.check_items, "division_prefix": plan.division_code, "industry_prefixes": plan.industry_prefixes,
+        "entity_types": plan.entity_types, "statuses": plan.statuses,
+        "percent": {r.risk_class: str(r.percent) for r in plan.ratios.all()},
+        "per_entity": plan.inspectors_per_entity,
+        "recusal": [{"kind": r.kind, "level": r.level} for r in plan.recusal_rules.order_by("kind")],
+        "inspector_units": sorted(b.name for b in plan.inspector_units.all()),
+        "publicity_rule": plan.publicity_rule,
+    }
+
+
+# --- commit -------------------------------------------------------------------------------------
+
+
+def pool_queryset(plan: DrawPlan):
+    qs = MarketEntity.objects.filter(division_code__startswith=plan.division_code, status__in=plan.statuses or ["active"])
+    if plan.entity_types:
+        qs = qs.filter(entity_type__in=plan.entity_types)
+    if plan.industry_prefixes:
+        q = Q()
+        for p in plan.industry_prefixes:
+            q |= Q(industry_code__startswith=p)
+        qs = qs.filter(q)
+    return qs
+
+
+def _pool_sql(plan: DrawPlan) -> tuple[str, list]:
+    """SQL of the pool rows ``(risk_class, credit_code, division_code)``: an entity without a
+    credit-risk class row is class B (one outer join, no per-row lookup)."""
+    qs = (pool_queryset(plan).annotate(risk=Coalesce(F("credit_risk__risk_class"), Value("B"), output_field=CharField()))
+          .order_by().values_list("risk", "credit_code", "division_code"))
+    sql, params = qs.query.sql_with_params()
+    return sql, list(params)
+
+
+def _pool_blocks(plan: DrawPlan):
+    """Yield ``(stratum, rows, block)``: whole pool lines ``credit_code,division_code\\n`` in credit-code
+    byte order within each stratum, as large blocks of text.
+
+    PostgreSQL concatenates the lines itself, one block per stratum and leading 8 characters of
+    the credit code (registration authority, type, division), ordered by the rest of the code
+    under the "C" collation (byte order; sorting on the varying tail keeps PostgreSQL's abbreviated
+    keys effective); SQLite's default collation is byte order already.
+    """
+    inner, params = _pool_sql(plan)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SET LOCAL work_mem = '256MB'")
+            cur.execute(
+                "SELECT p.risk, count(*), string_agg(p.credit_code || ',' || p.division_code || E'\\n', '' "
+                "ORDER BY substr(p.credit_code, 9) COLLATE \"C\") "
+                f"FROM ({inner}) p GROUP BY p.risk, left(p.credit_code, 8) COLLATE \"C\" "
+                "ORDER BY p.risk, left(p.credit_code, 8) COLLATE \"C\"", params)
+            while rows := cur.fetchmany(64):
+                for risk, n, text in rows:
+                    yield risk, n, text
+            return
+        if connection.vendor == "sqlite":
+            sql = (f"SELECT p.risk, p.credit_code || ',' || p.division_code || char(10) FROM ({inner}) p "
+                   "ORDER BY p.risk, p.credit_code")
+        else:  # any other database: its collation may not be byte order, the files are sorted afterwards
+            sql = f"SELECT p.risk, p.credit_code || ',' || p.division_code || '\n' FROM ({inner}) p ORDER BY p.risk, p.credit_code"
+        cur.execute(sql, params)
+        while rows := cur.fetchmany(BATCH):
+            by_risk: dict[str, list[str]] = {}
+            for risk, line in rows:
+                by_risk.setdefault(risk, []).append(line)
+            for risk, lines in by_risk.items():
+                yield risk, len(lines), "".join(lines)
+
+
+def _bad_line(text: str) -> str:
+    """The credit code of the first line that is not ``code,division`` (one comma, nothing that splits lines)."""
+    for line in text.split("\n")[:-1]:
+        if line.count(",") != 1 or len(line.splitlines()) != 1:
+            return line.split(",", 1)[0]
+    return ""
+
+
+def _write_pool(plan: DrawPlan, folder: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """Write the pool in credit-code order into one file per stratum; return counts and SHA-256s."""
+    handles = {s: open(folder / f"entities-{s}.csv", "wb") for s in algorithm.STRATA}
+    hashes = {s: hashlib.sha256() for s in algorithm.STRATA}
+    counts = dict.fromkeys(algorithm.STRATA, 0)
+    unordered = set()
+    try:
+        for risk, n, text in _pool_blocks(plan):
+            if risk not in handles:
+                raise ApplicationError(_("未知的信用风险分类：%(cls)s") % {"cls": risk}, code="bad_risk_class")
+            data = text.encode("utf-8")
+            if data.translate(None, algorithm._SAFE) != b",\n" * n:  # only non-ASCII text needs a closer look
+                code = _bad_line(text)
+                if code or text.count("\n") != n:
+                    raise ApplicationError(_("信用代码或区划代码含有非法字符：%(code)s") % {"code": code}, code="bad_code")
+            if connection.vendor not in ("postgresql", "sqlite"):
+                unordered.add(risk)
+            handles[risk].write(data)
+            hashes[risk].update(data)
+            counts[risk] += n
+    finally:
+        for fh in handles.values():
+            fh.close()
+    for s in unordered:  # a database whose collation is not byte order: sort here
+        path = folder / f"entities-{s}.csv"
+        data = b"".join(sorted(path.read_bytes().splitlines(keepends=True)))
+        path.write_bytes(data)
+        hashes[s] = hashlib.sha256(data)
+    return counts, {f"entities-{s}.csv": h.hexdigest() for s, h in hashes.items()}
+
+
+def _inspectors(plan: DrawPlan) -> list[dict]:
+    from zhijian.org.models import User
+    from zhijian.security.masking import mask_name
+
+    people = (User.objects.filter(bureau__in=plan.inspector_units.all(), roles__code=RoleCode.ENFORCEMENT_OFFICER, is_active=True)
+              .exclude(enforcement_cert_no="").select_related("bureau").distinct())
+    rows, seen = [], {}
+    for u in people:
+        cert = u.enforcement_cert_no.strip()
+        if any(c in cert for c in ",;\n\r"):
+            raise ApplicationError(_("执法证号含有非法字符：%(cert)s") % {"cert": cert}, code="bad_cert")
+        if cert in seen:
+            raise ApplicationError(_("执法证号重复：%(cert)s") % {"cert": cert}, code="duplicate_cert")
+        prefixes = sorted(set(u.jurisdiction_prefixes()))
+        if not prefixes:
+            continue
+        seen[cert] = u.pk
+        rows.append({"cert": cert, "prefixes": prefixes, "name": mask_name(u.full_name or u.username), "id": u.pk,
+                     "home": u.home_division, "unit": u.bureau.name if u.bureau_id else ""})
+    rows.sort(key=lambda r: r["cert"].encode())
+    return rows
+
+
+def _recusal_inputs(plan: DrawPlan, inspectors: list[dict]) -> dict:
+    rules = [{"kind": r.kind, "level": r.level} for r in plan.recusal_rules.order_by("kind")]
+    kinds = {r["kind"] for r in rules}
+    cert_of = {r["id"]: r["cert"] for r in inspectors}
+    inputs = {"rules": rules, "ids": {r["cert"]: r["id"] for r in inspectors}, "home": {}, "relations": [], "last": {}}
+    if RecusalKind.HOME_DIVISION in kinds:
+        inputs["home"] = {r["cert"]: r["home"] for r in inspectors if r["home"]}
+    if RecusalKind.DECLARED_RELATION in kinds:
+        rel = DeclaredRelation.objects.filter(inspector_id__in=list(cert_of)).values_list("inspector_id", "credit_code")
+        inputs["relations"] = sorted([cert_of[i], code] for i, code in rel)
+    if RecusalKind.LAST_INSPECTOR in kinds:
+        for code, ids in sources.last_inspectors().items():
+            certs = sorted(cert_of[i] for i in ids if i in cert_of)
+            if certs:
+                inputs["last"][code] = certs
+    return inputs
+
+
+def canonical(data) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@transaction.atomic
+def draw_commit(*, actor, plan: DrawPlan) -> Draw:
+    """Generate and hide the seed, publish its SHA-256 and freeze the entity and inspector pools."""
+    _check(actor, plan.division_code)
+    if plan.inspectors_per_entity < 2:
+        raise ApplicationError(_("每户检查人员不得少于 2 人"), code="too_few_inspectors")
+    params = _plan_params(plan)
+    if not params["percent"]:
+        raise ApplicationError(_("请先设置各风险分类的抽查比例"), code="no_ratios")
+    seed = secrets.token_bytes(32)
+    public_id = secrets.token_hex(16)
+    folder = draw_dir(public_id)
+    folder.mkdir(parents=True, exist_ok=False)
+    counts, files = _write_pool(plan, folder)
+    inspectors = _inspectors(plan)
+    if len(inspectors) < plan.inspectors_per_entity:
+        raise ApplicationError(_("检查人员名录不足 %(n)d 人") % {"n": plan.inspectors_per_entity}, code="pool_too_small")
+    data = "".join(f"{r['cert']},{';'.join(r['prefixes'])},{r['name']}\n" for r in inspectors).encode("utf-8")
+    (folder / "inspectors.csv").write_bytes(data)
+    files["inspectors.csv"] = hashlib.sha256(data).hexdigest()
+    recusal = _recusal_inputs(plan, inspectors)
+    params["counts"] = counts
+    params["quota"] = {s: algorithm.quota(params["percent"].get(s, "0"), n) for s, n in counts.items()}
+    params["inspector_count"] = len(inspectors)
+    draw = Draw.objects.create(
+        plan=plan, public_id=public_id, seed_hex=seed.hex(), seed_sha256=algorithm.commitment(seed), params=params,
+        files=files, recusal_inputs=recusal, recusal_sha256=hashlib.sha256(canonical(recusal)).hexdigest(),
+        pool_size=sum(counts.values()), committed_by=actor,
+    )
+    public = {"public_id": public_id, "seed_sha256": draw.seed_sha256, "files": files, "recusal_sha256": draw.recusal_sha256,
+              "pool_size": draw.pool_size, "quota": params["quota"]}
+    trace.record(actor=actor, action="draw.committed", obj=draw, after=public, division_code=plan.division_code)
+    events.emit("draw.committed", payload={"draw": draw.pk, **public}, division_code=plan.division_code,
+                object_type="draws.draw", object_id=draw.pk)
+    return draw
+
+
+# --- execute ------------------------------------------------------------------------------------
+
+
+def public_summary(draw: Draw) -> dict:
+    """What ``draw.json`` publishes: everything a verifier needs besides the files themselves."""
+    p = draw.params
+    return {"public_id": draw.public_id, "seed_sha256": draw.seed_sha256, "seed": draw.revealed_seed, "percent": p["percent"],
+            "counts": p["counts"], "quota": p["quota"], "per_entity": p["per_entity"], "files": draw.files,
+            "recusal_sha256": draw.recusal_sha256, "state": draw.state}
+
+
+READ = 8 << 20
+
+
+def _file_blocks(path: Path, h):
+    """The file in blocks of whole lines (the last may lack its newline), hashing every byte."""
+    with open(path, "rb") as fh:
+        rest = b""
+        while chunk := fh.read(READ):
+            h.update(chunk)
+            cut = chunk.rfind(b"\n") + 1
+            if not cut:
+                rest += chunk
+                continue
+            yield rest + chunk[:cut]
+            rest = chunk[cut:]
+        if rest:
+            yield rest
+
+
+def compute(draw: Draw, *, use_stored_exclusions: dict | None = None):
+    """Recompute a draw from its seed and frozen files: (strata, chosen, excluded). Checks file hashes."""
+    seed = bytes.fromhex(draw.seed_hex)
+    if algorithm.commitment(seed) != draw.seed_sha256:
+        raise ApplicationError(_("随机种子与承诺值不符"), code="seed_mismatch")
+    folder = draw_dir(draw.public_id)
+    strata = {}
+    for s in algorithm.STRATA:
+        name = f"entities-{s}.csv"
+        h = hashlib.sha256()
+        strata[s] = algorithm.select_blocks(seed, _file_blocks(folder / name, h), draw.params["quota"][s],
+                                            draw.params.get("counts", {}).get(s, 0))
+        if h.hexdigest() != draw.files[name]:
+            raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": name}, code="file_changed")
+    data = (folder / "inspectors.csv").read_bytes()
+    if hashlib.sha256(data).hexdigest() != draw.files["inspectors.csv"]:
+        raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": "inspectors.csv"}, code="file_changed")
+    if hashlib.sha256(canonical(draw.recusal_inputs)).hexdigest() != draw.recusal_sha256:
+        raise ApplicationError(_("回避数据已被改动"), code="recusal_changed")
+    inspectors = algorithm.parse_inspectors(data)
+    selected = [row for s in algorithm.STRATA for row in strata[s]]
+    cover = algorithm.Coverage(inspectors)
+    excluded = algorithm.exclusions(selected, inspectors, draw.recusal_inputs, cover)
+    try:
+        chosen = algorithm.assign(seed, selected, inspectors, excluded, draw.params["per_entity"], cover)
+    except algorithm.PoolTooSmall as exc:
+        raise ApplicationError(
+            _("主体 %(code)s 回避后仅有 %(n)d 名符合条件的检查人员，需要 %(k)d 名：请扩大检查人员名录")
+            % {"code": exc.credit_code, "n": exc.eligible, "k": exc.needed},
+            code="pool_too_small", extra={"credit_code": exc.credit_code, "eligible": exc.eligible},
+        ) from exc
+    return strata, chosen, excluded
+
+
+ITEM_COLUMNS = ("draw_id", "entity_id", "credit_code", "division_code", "stratum", "rank", "cert_nos", "inspector_ids",
+                "excluded", "result", "result_note")
+
+
+def _entity_ids(codes: list[str]) -> dict[str, int]:
+    """Entity id per credit code (one array lookup on PostgreSQL, chunks of IN elsewhere)."""
+    table = MarketEntity._meta.db_table
+    out: dict[str, int] = {}
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(f"SELECT credit_code, id FROM {table} WHERE credit_code = ANY(%s)", [codes])
+            out.update(cur.fetchall())
+            return out
+    for i in range(0, len(codes), 5000):
+        out.update(MarketEntity.objects.filter(credit_code__in=codes[i : i + 5000]).values_list("credit_code", "id"))
+    return out
+
+
+@transaction.atomic
+def draw_execute(*, actor, draw: Draw) -> Draw:
+    """Reveal the seed and compute the selection with the public algorithm; store items and result.csv."""
+    draw = Draw.objects.select_for_update().select_related("plan").get(pk=draw.pk)
+    _check(actor, draw.plan.division_code)
+    if draw.state != DrawState.COMMITTED:
+        raise ApplicationError(_("该批次已抽取"), code="already_executed")
+    strata, chosen, excluded = compute(draw)
+    ids = draw.recusal_inputs["ids"]
+    entity_ids = _entity_ids([code for rows in strata.values() for code, _d in rows])
+    # JSON of the lists, as json.dumps writes them, built from each cert's encoding once.
+    as_json = {cert: json.dumps(cert) for cert in ids}
+    id_json = {cert: str(pk) for cert, pk in ids.items()}
+    values = []
+    for s in algorithm.STRATA:
+        for rank, (code, division) in enumerate(strata[s], 1):
+            certs, skipped = chosen[code], excluded[code]
+            values.append((draw.pk, entity_ids.get(code), code, division, s, rank,
+                           "[" + ", ".join([as_json.get(c) or json.dumps(c) for c in certs]) + "]",
+                           "[" + ", ".join([id_json[c] for c in certs]) + "]",
+                           "[" + ", ".join([as_json.get(c) or json.dumps(c) for c in skipped]) + "]" if skipped else "[]", "", ""))
+    from zhijian.entities.importer import insert_rows
+
+    values.sort(key=lambda v: v[2].encode())  # credit-code order: the (draw, credit_code) index grows at its end
+    for i in range(0, len(values), BATCH):
+        insert_rows(DrawItem._meta.db_table, values[i : i + BATCH], ITEM_COLUMNS)
+    data = algorithm.result_lines(strata, chosen, excluded)
+    (draw_dir(draw.public_id) / "result.csv").write_bytes(data)
+    draw.files = {**draw.files, "result.csv": hashlib.sha256(data).hexdigest()}
+    draw.state = DrawState.EXECUTED
+    draw.executed_by = actor
+    draw.executed_at = timezone.now()
+    draw.selected_count = len(values)
+    draw.save(update_fields=["files", "state", "executed_by", "executed_at", "selected_count", "updated_at"])
+    public = {"public_id": draw.public_id, "seed": draw.seed_hex, "result_sha256": draw.files["result.csv"],
+              "selected": draw.selected_count}
+    trace.record(actor=actor, action="draw.executed", obj=draw, after=public, division_code=draw.plan.division_code)
+    events.emit("draw.executed", payload={"draw": draw.pk, **public}, division_code=draw.plan.division_code,
+                object_type="draws.draw", object_id=draw.pk)
+    return draw
+
+
+def verify(draw: Draw) -> list[str]:
+    """Differences between a recomputation and the stored selection (empty when they agree)."""
+    if draw.state != DrawState.EXECUTED:
+        return [_("该批次尚未抽取")]
+    try:
+        strata, chosen, excluded = compute(draw)
+    except ApplicationError as exc:
+        return [str(exc.message)]
+    expected = [(s, rank, code, chosen[code], excluded[code]) for s in algorithm.STRATA for rank, (code, _d) in enumerate(strata[s], 1)]
+    stored = [(i.stratum, i.rank, i.credit_code, list(i.cert_nos), list(i.excluded))
+              for i in DrawItem.objects.filter(draw=draw).order_by("stratum", "rank").iterator()]
+    diffs = []
+    for want, got in zip(expected, stored):
+        if want != got:
+            diffs.append(f"{want[0]} #{want[1]}: expected {want[2]} {';'.join(want[3])}, stored {got[2]} {';'.join(got[3])}"
+                         + (f" (excluded {want[4]} vs {got[4]})" if want[4] != got[4] else ""))
+            break
+    if not diffs and len(expected) != len(stored):
+        diffs.append(f"expected {len(expected)} items, stored {len(stored)}")
+    result = draw_dir(draw.public_id) / "result.csv"
+    if not diffs and (not result.exists() or hashlib.sha256(result.read_bytes()).hexdigest() != draw.files.get("result.csv")):
+        diffs.append("result.csv differs from its published SHA-256")
+    if not diffs and result.read_bytes() != algorithm.result_lines(strata, chosen, excluded):
+        diffs.append("result.csv differs from the recomputation")
+    return diffs
+
+
+# --- joint inspections and tasks -----------------------------------------------------------------
+
+
+@transaction.atomic
+def joint_merge(*, actor, period: str) -> list[JointInspection]:
+    """Group the executed, unmerged items of ``period`` by entity into joint inspections with one task each.
+
+    The lead item is the one from the earliest draw: its first inspector's unit carries out the
+    inspection and that inspector receives the task; every department's business lines are checked
+    in the same visit. Items drawn after the merge form a new joint inspection.
+    """
+    from zhijian.org.models import User
+    from zhijian.supervision.services import task_create
+
+    items = DrawItem.objects.filter(draw__plan__period=period, draw__state=DrawState.EXECUTED, joint__isnull=True, entity__isnull=False)
+    if actor is not None:
+        items = items.scoped(actor)
+    groups: dict[int, list[DrawItem]] = {}
+    for item in items.select_related("draw__plan", "entity").order_by("draw_id", "stratum", "rank"):
+        groups.setdefault(item.entity_id, []).append(item)
+    people = {u.pk: u for u in User.objects.filter(pk__in={i for its in groups.values() for it in its for i in it.inspector_ids}).select_related("bureau")}
+    joints = []
+    for entity_id, its in groups.items():
+        lead = its[0]
+        entity = lead.entity
+        lines, check_items, inspectors = [], [], []
+        for it in its:
+            for x in it.draw.plan.business_lines:
+                if x not in lines:
+                    lines.append(x)
+            for x in it.draw.plan.check_items:
+                if x not in check_items:
+                    check_items.append(x)
+            for i in it.inspector_ids:
+                if i not in inspectors:
+                    inspectors.append(i)
+        head = people.get(lead.inspector_ids[0]) if lead.inspector_ids else None
+        joint = JointInspection.objects.create(
+            period=period, entity=entity, credit_code=entity.credit_code, division_code=entity.division_code,
+            business_lines=lines, bureau=head.bureau if head else lead.draw.plan.bureau, inspectors=inspectors,
+        )
+        DrawItem.objects.filter(pk__in=[it.pk for it in its]).update(joint=joint)
+        names = "、".join(str(people[i]) for i in inspectors if i in people)
+        description = _("双随机抽查联合检查。业务条线：%(lines)s；检查事项：%(items)s；检查人员：%(people)s") % {
+            "lines": "、".join(lines) or "-", "items": "、".join(check_items) or "-", "people": names or "-"}
+        joint.task = task_create(
+            actor=actor, entity=entity, title=_("双随机抽查：%(name)s") % {"name": entity.name}, source="random_draw",
+            business_line=lines[0] if len(lines) == 1 else "", source_ref=f"draw-joint-{joint.pk}",
+            bureau=joint.bureau, assignee=head, description=description,
+        )
+        joint.save(update_fields=["task", "updated_at"])
+        trace.record(actor=actor, action="draw.joint_created", obj=joint,
+                     after={"credit_code": joint.credit_code, "period": period, "items": [it.pk for it in its], "business_lines": lines})
+        events.emit("draw.joint_created", payload={"joint": joint.pk, "credit_code": joint.credit_code, "period": period,
+                                                   "business_lines": lines, "task": joint.task_id},
+                    division_code=joint.division_code, object_type="draws.jointinspection", object_id=joint.pk)
+        joints.append(joint)
+    return joints
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def draw_record_result(*, actor, item: DrawItem, result: str, note: str = "", inspected_on: dt.date | None = None) -> DrawItem:
+    """Record an inspection result; publication is due 20 working days after the inspection."""
+    from zhijian.deadlines.rules import due
+
+    item = DrawItem.objects.select_for_update().select_related("draw__plan").get(pk=item.pk)
+    _check(actor, item.division_code)
+    if result not in InspectionResult.values:
+        raise ApplicationError(_("未知的检查结果"), code="invalid_result")
+    if item.published_at:
+        raise ApplicationError(_("结果已公示，不能修改"), code="already_published")
+    before = {"result": item.result, "inspected_on": str(item.inspected_on or "")}
+    item.result, item.result_note = result, note
+    item.inspected_on = inspected_on or timezone.localdate()
+    item.publicity_due = due(item.draw.plan.publicity_rule, item.inspected_on).due_date
+    item.save(update_fields=["result", "result_note", "inspected_on", "publicity_due"])
+    after = {"result": result, "inspected_on": str(item.inspected_on), "publicity_due": str(item.publicity_due)}
+    trace.record(actor=actor, action="draw.result_recorded", obj=item, before=before, after=after)
+    events.emit("draw.result_recorded", payload={"item": item.pk, "credit_code": item.credit_code, **after},
+                division_code=item.division_code, object_type="draws.drawitem", object_id=item.pk)
+    return item
+
+
+@transaction.atomic
+def draw_publish_result(*, actor, item: DrawItem) -> DrawItem:
+    """Publish a recorded result on the public results page."""
+    item = DrawItem.objects.select_for_update().get(pk=item.pk)
+    _check(actor, item.division_code)
+    if not item.result:
+        raise ApplicationError(_("尚未录入检查结果"), code="no_result")
+    if item.published_at:
+        raise ApplicationError(_("结果已公示"), code="already_published")
+    item.published_at = timezone.now()
+    item.save(update_fields=["published_at"])
+    after = {"result": item.result, "published_at": item.published_at.isoformat(), "overdue": item.publicity_due < timezone.localdate()}
+    trace.record(actor=actor, action="draw.result_published", obj=item, after=after)
+    events.emit("draw.result_published", payload={"item": item.pk, "credit_code": item.credit_code, **after},
+                division_code=item.division_code, object_type="draws.drawitem", object_id=item.pk)
+    return item

@@ -1,0 +1,168 @@
+"""Registry API: list/search, read, create, update, address and status changes, imports."""
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from zhijian.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
+
+from . import queries, services
+from .choices import EntityStatus
+from .models import EntityChange, ImportJob, MarketEntity
+
+
+class EntitySerializer(serializers.ModelSerializer):
+    grid_name = serializers.CharField(source="grid.name", read_only=True, default=None)
+
+    class Meta:
+        model = MarketEntity
+        fields = ["credit_code", "name", "entity_type", "legal_type", "legal_rep", "capital", "capital_currency",
+                  "established_on", "approved_on", "status", "address", "division_code", "grid", "grid_name", "lng", "lat",
+                  "industry_code", "business_scope", "warning", "version", "created_at", "updated_at"]
+        read_only_fields = ["entity_type", "status", "grid", "warning", "version", "created_at", "updated_at"]
+
+
+class EntityCreateSerializer(serializers.Serializer):
+    credit_code = serializers.CharField(max_length=30)
+    name = serializers.CharField(max_length=200)
+    division_code = serializers.RegexField(r"^\d{2,12}$", required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    legal_type = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    legal_rep = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    capital = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, allow_null=True)
+    established_on = serializers.DateField(required=False, allow_null=True)
+    industry_code = serializers.CharField(max_length=5, required=False, allow_blank=True)
+    business_scope = serializers.CharField(required=False, allow_blank=True)
+    lng = serializers.FloatField(required=False, allow_null=True, min_value=73, max_value=136)
+    lat = serializers.FloatField(required=False, allow_null=True, min_value=3, max_value=54)
+
+
+class EntityUpdateSerializer(EntityCreateSerializer):
+    credit_code = None
+    division_code = None
+    address = None
+    name = serializers.CharField(max_length=200, required=False)
+    expected_version = serializers.IntegerField(required=False)
+
+
+class AddressSerializer(serializers.Serializer):
+    address = serializers.CharField(max_length=300)
+    division_code = serializers.RegexField(r"^\d{2,12}$")
+    lng = serializers.FloatField(required=False, allow_null=True, min_value=73, max_value=136)
+    lat = serializers.FloatField(required=False, allow_null=True, min_value=3, max_value=54)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=EntityStatus.choices)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    actor = serializers.StringRelatedField()
+
+    class Meta:
+        model = EntityChange
+        fields = ["kind", "changed", "actor", "at", "note"]
+
+
+class EntityViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Market entities in the caller's jurisdiction. ``q`` searches names (or an exact credit code)."""
+
+    queryset = MarketEntity.objects.select_related("grid").order_by("-id")
+    serializer_class = EntitySerializer
+    lookup_field = "credit_code"
+    filterset_fields = {"division_code": ["exact", "startswith"], "grid": ["exact"], "industry_code": ["exact", "startswith"],
+                        "entity_type": ["exact"], "status": ["exact"]}
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="名称的一部分或18位统一社会信用代码")])
+    def list(self, request, *args, **kwargs):
+        q = request.query_params.get("q", "").strip()
+        if not q:
+            return super().list(request, *args, **kwargs)
+        page_size = min(int(request.query_params.get("page_size", 50) or 50), 500)
+        page = max(int(request.query_params.get("page", 1) or 1), 1)
+        filters = {k: request.query_params.get(k, "") for k in ("status", "entity_type")}
+        filters["division"] = request.query_params.get("division_code__startswith", "") or request.query_params.get("division_code", "")
+        filters["industry"] = request.query_params.get("industry_code__startswith", "") or request.query_params.get("industry_code", "")
+        result = queries.search(request.user, q, limit=page_size, offset=(page - 1) * page_size, **{k: v for k, v in filters.items() if v})
+        return Response({"next": page + 1 if result.more else None, "previous": page - 1 if page > 1 else None,
+                         "fuzzy": result.fuzzy, "results": EntitySerializer(result.entities, many=True).data})
+
+    @extend_schema(request=EntityCreateSerializer, responses=EntitySerializer)
+    def create(self, request, *args, **kwargs):
+        s = EntityCreateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        entity = services.entity_create(actor=request.user, **s.validated_data)
+        return Response(EntitySerializer(entity).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=EntityUpdateSerializer, responses=EntitySerializer)
+    def partial_update(self, request, *args, **kwargs):
+        self.get_object()  # 404 outside the jurisdiction
+        s = EntityUpdateSerializer(data=request.data, partial=True)
+        s.is_valid(raise_exception=True)
+        entity = services.entity_update(actor=request.user, credit_code=kwargs["credit_code"], **s.validated_data)
+        return Response(EntitySerializer(entity).data)
+
+    def update(self, request, *args, **kwargs):
+        return self.partial_update(request, *args, **kwargs)
+
+    @extend_schema(request=AddressSerializer, responses=EntitySerializer)
+    @action(detail=True, methods=["post"])
+    def address(self, request, credit_code=None):
+        self.get_object()
+        s = AddressSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        entity = services.entity_change_address(actor=request.user, credit_code=credit_code, **s.validated_data)
+        return Response(EntitySerializer(entity).data)
+
+    @extend_schema(request=StatusSerializer, responses=EntitySerializer)
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, credit_code=None):
+        self.get_object()
+        s = StatusSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        entity = services.entity_set_status(actor=request.user, credit_code=credit_code, **s.validated_data)
+        return Response(EntitySerializer(entity).data)
+
+    @extend_schema(responses=ChangeSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request, credit_code=None):
+        entity = self.get_object()
+        return Response(ChangeSerializer(entity.changes.select_related("actor")[:200], many=True).data)
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportJob
+        fields = ["id", "filename", "dry_run", "state", "total", "processed", "imported", "updated", "rejected", "warned",
+                  "message", "errors", "created_at"]
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class ImportJobViewSet(ScopedReadOnlyViewSet):
+    """Bulk imports: POST a CSV/.xlsx file; GET the job for progress and the row-level errors."""
+
+    queryset = ImportJob.objects.all()
+    serializer_class = ImportJobSerializer
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=ImportUploadSerializer, responses=ImportJobSerializer)
+    def create(self, request):
+        s = ImportUploadSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        job = services.import_upload(actor=request.user, upload=s.validated_data["file"], dry_run=s.validated_data["dry_run"])
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+def register(router):
+    router.register("entities", EntityViewSet)
+    router.register("imports", ImportJobViewSet)

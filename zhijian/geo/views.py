@@ -1,0 +1,133 @@
+"""Pages and GeoJSON endpoints for divisions and grids. Thin: parse, query (scoped), render."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from zhijian.core.scoping import jurisdiction_of
+
+from . import queries
+from .geometry import parse_bbox
+from .models import Division, Grid, GridLevel, GridRole
+
+
+def _geojson(data: dict, status: int = 200) -> JsonResponse:
+    response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})
+    response["Content-Type"] = "application/geo+json; charset=utf-8"
+    return response
+
+
+def _level(value) -> int | None:
+    return int(value) if value in ("1", "2") else None
+
+
+@login_required
+@require_GET
+def grid_map(request):
+    config = {
+        "gridsUrl": reverse("geo:grids_geojson"),
+        "entitiesUrl": reverse("geo:entities_geojson"),
+        "tileUrl": settings.TILE_URL,
+        "tileAttribution": getattr(settings, "TILE_ATTRIBUTION", ""),
+        "level": _level(request.GET.get("level")) or 1,
+        "labels": {
+            "entities": _("主体数"), "staff": _("网格人员"), "none": _("暂无"), "detail": _("网格详情"),
+            "legend": _("主体数（图例）"), "truncated": _("当前视野主体过多，仅显示部分，请放大地图"),
+            "level1": _("一级网格"), "level2": _("二级网格"), "points": _("主体点位"), "noGrids": _("辖区内暂无网格边界"),
+        },
+    }
+    return render(request, "geo/map.html", {"config": config})
+
+
+@login_required
+@require_GET
+def grids_geojson(request):
+    """Grids of the user's jurisdiction. ``level`` (1|2), ``bbox`` and ``division`` narrow it."""
+    bbox = parse_bbox(request.GET.get("bbox"))
+    if request.GET.get("bbox") and bbox is None:
+        return JsonResponse({"error": {"code": "bad_bbox", "message": _("bbox 应为 最小经度,最小纬度,最大经度,最大纬度")}}, status=400)
+    grids = queries.grids_for(
+        request.user, level=_level(request.GET.get("level")), bbox=bbox, division=request.GET.get("division", "").strip()
+    ).order_by("level", "code")
+    return _geojson(queries.grid_feature_collection(grids))
+
+
+@login_required
+@require_GET
+def grid_geojson(request, pk: int):
+    grid = Grid.objects.get_scoped_or_404(request.user, pk=pk)
+    return _geojson(queries.grid_feature_collection([grid]))
+
+
+@login_required
+@require_GET
+def entities_geojson(request):
+    """Entities with coordinates in ``bbox`` (required), scoped; at most ``limit`` (≤ 5000)."""
+    bbox = parse_bbox(request.GET.get("bbox"))
+    if bbox is None:
+        return JsonResponse({"error": {"code": "bad_bbox", "message": _("bbox 应为 最小经度,最小纬度,最大经度,最大纬度")}}, status=400)
+    try:
+        limit = int(request.GET.get("limit", queries.ENTITY_POINT_LIMIT))
+    except ValueError:
+        limit = queries.ENTITY_POINT_LIMIT
+    return _geojson(queries.entity_points(request.user, bbox, limit=limit))
+
+
+@login_required
+@require_GET
+def divisions(request):
+    """Browse the division tree inside the user's jurisdiction, or search it by name/code."""
+    q = request.GET.get("q", "").strip()
+    parent = None
+    breadcrumb = []
+    if q:
+        rows = Division.objects.scoped(request.user).filter(name__icontains=q) if not q.isdigit() else Division.objects.scoped(request.user).filter(code__startswith=q)
+        rows = rows.order_by("level", "code")
+    elif request.GET.get("parent"):
+        parent = Division.objects.get_scoped_or_404(request.user, code=request.GET["parent"])
+        breadcrumb = queries.division_breadcrumb(request.user, parent)
+        rows = queries.division_children(request.user, parent)
+    else:
+        rows = queries.division_roots(request.user)
+    page = Paginator(queries.with_child_counts(rows).order_by("level", "code"), 100).get_page(request.GET.get("page"))
+    return render(request, "geo/divisions.html", {"page": page, "parent": parent, "breadcrumb": breadcrumb, "q": q,
+                                                  "has_scope": bool(jurisdiction_of(request.user))})
+
+
+@login_required
+@require_GET
+def grid_list(request):
+    level = _level(request.GET.get("level"))
+    division = request.GET.get("division", "").strip()
+    q = request.GET.get("q", "").strip()
+    grids = queries.grids_for(request.user, level=level, division=division, q=q).defer("geometry").order_by("division_code", "code")
+    page = Paginator(grids, 50).get_page(request.GET.get("page"))
+    supervisors: dict[int, list[str]] = {}
+    from .models import GridStaff
+
+    for s in GridStaff.objects.filter(grid__in=[g.pk for g in page.object_list], role=GridRole.SUPERVISOR).select_related("user"):
+        supervisors.setdefault(s.grid_id, []).append(str(s.user))
+    rows = [(g, "、".join(supervisors.get(g.pk, []))) for g in page.object_list]
+    return render(request, "geo/grid_list.html", {"page": page, "rows": rows, "level": level, "division": division, "q": q, "levels": GridLevel.choices})
+
+
+@login_required
+@require_GET
+def grid_detail(request, pk: int):
+    grid = Grid.objects.get_scoped_or_404(request.user, pk=pk)
+    staff = grid.staff.select_related("user").order_by("role")
+    children = Grid.objects.scoped(request.user).filter(parent=grid).defer("geometry").order_by("code")
+    division = Division.objects.filter(code=grid.division_code).first()
+    from zhijian.entities.models import MarketEntity  # geo sits below entities
+
+    entities = MarketEntity.objects.scoped(request.user).filter(grid=grid).order_by("name")[:20]
+    return render(request, "geo/grid_detail.html", {
+        "grid": grid, "staff": staff, "children": children, "division": division, "entities": entities,
+        "map_config": {"geojsonUrl": reverse("geo:grid_geojson", args=[grid.pk]), "tileUrl": settings.TILE_URL},
+    })

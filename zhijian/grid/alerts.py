@@ -1,0 +1,168 @@
+"""C3 信息警示: one set-based sweep over every open time-limited item.
+
+Items: grid cases (their current step's due date) and supervision tasks (their due date). For a
+sweep day ``T`` each warning level is one date range on the item's due date, computed once in
+Python with the working-day calendar:
+
+=====  ==========================================  =============================================
+level  when                                        to whom
+=====  ==========================================  =============================================
+0      ``T ≤ due ≤ T + REMIND working days``       the person (else the unit head)
+1      ``due < T`` (overdue)                        the person (else the unit head)
+2      overdue by more than UNIT_HEAD_AFTER wd      the head (领导) of the item's unit
+3      overdue by more than SUPERVISOR_AFTER wd     the head of the unit's parent (supervising level)
+=====  ==========================================  =============================================
+
+Each (level, item type) is ONE ``INSERT … SELECT … ON CONFLICT DO NOTHING`` over the indexed
+``(state, due)`` range joined to ``EscalationChain`` (bureau → head, parent → head, refreshed at
+the start of the sweep). The unique constraint (item_type, item_id, step, level) means a warning
+is never raised twice, however often or concurrently the sweep runs. Each batch is a
+``WarningRun`` with one trace entry (count and id range) and one ``grid.warnings_raised`` event;
+acknowledging a warning is traced per warning.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from zhijian.core import events, trace
+from zhijian.core.errors import ApplicationError, OutOfScope
+from zhijian.core.scoping import in_jurisdiction
+from zhijian.deadlines.workdays import add_workdays
+from zhijian.org.choices import RoleCode
+
+from .choices import OPEN_STATES, ItemType, WarningLevel
+from .models import EscalationChain, GridCase, Warning, WarningRun
+
+
+def _setting(name, default):
+    return int(getattr(settings, name, default))
+
+
+def thresholds(today: dt.date) -> dict[int, tuple[dt.date | None, dt.date | None]]:
+    """Per level, the inclusive range [low, high] of due dates that raise it on ``today``."""
+    remind = _setting("GRID_WARN_REMIND_WORKDAYS", 2)
+    head = _setting("GRID_WARN_UNIT_HEAD_AFTER", 2)
+    sup = _setting("GRID_WARN_SUPERVISOR_AFTER", 5)
+    one = dt.timedelta(days=1)
+    return {
+        WarningLevel.REMINDER: (today, add_workdays(today, remind)),
+        WarningLevel.OVERDUE: (None, today - one),
+        WarningLevel.UNIT_HEAD: (None, add_workdays(today, -head) - one),
+        WarningLevel.SUPERVISOR: (None, add_workdays(today, -sup) - one),
+    }
+
+
+def _sources():
+    from zhijian.supervision.choices import OPEN_STATES as TASK_OPEN
+    from zhijian.supervision.models import Task
+
+    return [
+        # item type, table, step expression, due column, open states, extra condition. A village's
+        # grid task (coordination) is followed through its grid case, which carries the limits.
+        (ItemType.GRID_CASE, GridCase._meta.db_table, "c.state", "step_due_on", [str(s) for s in OPEN_STATES], ""),
+        (ItemType.TASK, Task._meta.db_table, "'due'", "due_on", [str(s) for s in TASK_OPEN], "c.business_line <> 'grid_first_visit'"),
+    ]
+
+
+def refresh_chain() -> int:
+    """Rebuild bureau → head / parent → parent's head from org data (leaders, lowest id first)."""
+    from zhijian.org.models import Bureau, User
+
+    heads = dict(User.objects.filter(is_active=True, bureau__isnull=False, roles__code=RoleCode.LEADER)
+                 .values("bureau_id").annotate(first=Min("id")).values_list("bureau_id", "first"))
+    rows = [EscalationChain(bureau_id=b, head_id=heads.get(b), parent_bureau_id=p, parent_head_id=heads.get(p))
+            for b, p in Bureau.objects.values_list("id", "parent_id")]
+    EscalationChain.objects.all().delete()
+    EscalationChain.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+_RECIPIENT = {
+    WarningLevel.REMINDER: ("COALESCE(c.assignee_id, e.head_id)", "c.bureau_id"),
+    WarningLevel.OVERDUE: ("COALESCE(c.assignee_id, e.head_id)", "c.bureau_id"),
+    WarningLevel.UNIT_HEAD: ("e.head_id", "c.bureau_id"),
+    WarningLevel.SUPERVISOR: ("e.parent_head_id", "COALESCE(e.parent_bureau_id, c.bureau_id)"),
+}
+
+
+def _insert(*, item_type, table, step_sql, due_col, states, extra, level, low, high, run_id, now) -> int:
+    ops = connection.ops
+    q = ops.quote_name
+    where = [f"c.state IN ({', '.join(['%s'] * len(states))})", f"c.{q(due_col)} IS NOT NULL"]
+    params_where: list = list(states)
+    if extra:
+        where.append(extra)
+    if low is not None:
+        where.append(f"c.{q(due_col)} >= %s")
+        params_where.append(ops.adapt_datefield_value(low))
+    if high is not None:
+        where.append(f"c.{q(due_col)} <= %s")
+        params_where.append(ops.adapt_datefield_value(high))
+    recipient, bureau = _RECIPIENT[level]
+    sql = (
+        f"INSERT INTO {q(Warning._meta.db_table)} (item_type, item_id, step, level, due_on, recipient_id, bureau_id, division_code, "
+        f"run_id, raised_at, acknowledged) "
+        f"SELECT %s, c.id, {step_sql}, %s, c.{q(due_col)}, {recipient}, {bureau}, c.division_code, %s, %s, %s "
+        f"FROM {q(table)} c LEFT JOIN {q(EscalationChain._meta.db_table)} e ON e.bureau_id = c.bureau_id "
+        f"WHERE {' AND '.join(where)} "
+        f"ON CONFLICT (item_type, item_id, step, level) DO NOTHING"
+    )
+    params = [str(item_type), int(level), run_id, ops.adapt_datetimefield_value(now), False, *params_where]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return max(cur.rowcount, 0)
+
+
+def sweep(*, today: dt.date | None = None, now=None) -> dict[tuple[str, int], int]:
+    """Raise every warning due on ``today`` that has not been raised. Returns {(item type, level): new}."""
+    today = today or timezone.localdate()
+    now = now or timezone.now()
+    refresh_chain()
+    out = {}
+    for item_type, table, step_sql, due_col, states, extra in _sources():
+        for level, (low, high) in thresholds(today).items():
+            with transaction.atomic():
+                run = WarningRun.objects.create(ran_on=today, item_type=item_type, level=level, at=now)
+                before = Warning.objects.aggregate(hi=Max("id"))["hi"] or 0
+                n = _insert(item_type=item_type, table=table, step_sql=step_sql, due_col=due_col, states=states, extra=extra, level=level,
+                            low=low, high=high, run_id=run.pk, now=now)
+                if not n:
+                    run.delete()
+                else:
+                    # The batch's ids follow the highest id before it (one sweep at a time: the lease).
+                    span = {"lo": before + 1, "hi": Warning.objects.aggregate(hi=Max("id"))["hi"]}
+                    run.count = n
+                    run.save(update_fields=["count"])
+                    trace.record(actor="sweep:grid.warnings", action="grid.warnings.raise", obj=run, before=None,
+                                 after={"item_type": str(item_type), "level": int(level), "count": n, "ids": [span["lo"], span["hi"]],
+                                        "ran_on": today})
+                    events.emit("grid.warnings_raised", payload={"run_id": run.pk, "item_type": str(item_type), "level": int(level),
+                                                                 "count": n, "ran_on": today},
+                                object_type="grid.warningrun", object_id=str(run.pk))
+            out[(str(item_type), int(level))] = n
+    return out
+
+
+@transaction.atomic
+def warning_acknowledge(*, actor, warning) -> Warning:
+    """The recipient (or a leader or dispatcher of the area) acknowledges a warning."""
+    if not in_jurisdiction(actor, warning.division_code) and warning.recipient_id != actor.pk:
+        raise OutOfScope()
+    if warning.recipient_id != actor.pk and not actor.has_role(RoleCode.LEADER, RoleCode.DISPATCHER):
+        raise ApplicationError(_("只有接收人或本辖区的领导、调度员可以确认预警"), code="forbidden")
+    current = Warning.objects.select_for_update().get(pk=warning.pk)
+    if not current.acknowledged:
+        current.acknowledged, current.acknowledged_at = True, timezone.now()
+        current.save(update_fields=["acknowledged", "acknowledged_at"])
+        trace.record(actor=actor, action="grid.warning.acknowledge", obj=current, before={"acknowledged": False}, after={"acknowledged": True})
+        events.emit("grid.warning_acknowledged", payload={"warning_id": current.pk, "item_type": current.item_type, "item_id": current.item_id,
+                                                          "level": current.level}, division_code=current.division_code,
+                    object_type="grid.warning", object_id=str(current.pk))
+    warning.acknowledged, warning.acknowledged_at = current.acknowledged, current.acknowledged_at
+    return warning

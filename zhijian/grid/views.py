@@ -1,0 +1,296 @@
+"""Grid pages: thin views over queries and services."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from zhijian.core.errors import ApplicationError
+from zhijian.geo.models import Grid
+from zhijian.org.models import User
+
+from . import alerts, queries, services
+from .choices import MATTER_ORDER, CaseState, ClueKind, ItemResult, Matter, OrderState, WarningLevel
+from .models import Clue, DutyStatus, EmergencyOrder, GridCase, Warning
+
+COMMAND_ROLES = ("dispatcher", "leader")
+
+
+def _need_command(user):
+    if not user.has_role(*COMMAND_ROLES):
+        raise PermissionDenied(_("只有调度员和领导可以进入指挥调度中心"))
+
+
+def _case(request, pk):
+    return GridCase.objects.select_related("entity", "grid", "assignee", "bureau", "clue", "routed_bureau", "routed_department").get_scoped_or_404(
+        request.user, pk=pk)
+
+
+@login_required
+def index(request):
+    user = request.user
+    state = request.GET.get("state", "")
+    state = state if state in CaseState.values else ""
+    ctx = {
+        "mine": queries.cases(user, mine=True).filter(state__in=[CaseState.FIRST_VISIT, CaseState.RECTIFYING, CaseState.JOINT])[:100],
+        "pending": queries.cases(user, state=CaseState.PENDING_ASSIGN)[:100] if user.has_role(*COMMAND_ROLES) else [],
+        "overdue": queries.cases(user, overdue=True)[:100] if user.has_role(*COMMAND_ROLES) else [],
+        "listing": queries.cases(user, state=state)[:200] if state else [],
+        "state": state, "states": CaseState.choices, "is_commander": user.has_role(*COMMAND_ROLES),
+        "today": timezone.localdate(), "warnings": queries.my_warnings(user)[:20],
+    }
+    return render(request, "grid/index.html", ctx)
+
+
+@login_required
+def case_detail(request, pk):
+    case = _case(request, pk)
+    actions = services.allowed_actions(case, request.user)
+    ctx = {"case": case, "actions": actions, "today": timezone.localdate(),
+           "steps": case.steps.select_related("actor"), "visits": case.visits.prefetch_related("items").select_related("officer"),
+           "matters": [(m, Matter(m).label) for m in MATTER_ORDER], "results": ItemResult.choices,
+           "problems": [(m, Matter(m).label) for m in services.open_problems(case)] if case.state == CaseState.RECTIFYING else []}
+    if "assign" in actions:
+        ctx["grids"] = Grid.objects.scoped(request.user).filter(division_code__startswith=case.division_code[:9]).order_by("level", "code")[:200]
+        ctx["people"] = [p for p in User.objects.scoped(request.user).filter(is_active=True, roles__code__in=services.VISITORS).distinct()
+                         .order_by("username")[:300] if services.in_jurisdiction(p, case.division_code)]
+    if case.state == CaseState.JOINT:
+        ctx["route_preview"] = services.route_for(case)
+    return render(request, "grid/case_detail.html", ctx)
+
+
+def _items_from(post, matters):
+    return {m: (post.get(f"result_{m}", ""), post.get(f"note_{m}", "")) for m in matters if post.get(f"result_{m}")}
+
+
+def _date(raw):
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ApplicationError(_("日期格式无效")) from None
+
+
+@login_required
+@require_POST
+def case_action(request, pk, action):
+    case = _case(request, pk)
+    p = request.POST
+    try:
+        if action == "assign":
+            grid = Grid.objects.scoped(request.user).filter(pk=p.get("grid") or case.grid_id or 0).first()
+            assignee = User.objects.scoped(request.user).filter(pk=p.get("assignee")).first() if p.get("assignee") else None
+            services.case_assign(actor=request.user, case=case, grid=grid, assignee=assignee)
+            messages.success(request, _("已分派"))
+        elif action == "visit":
+            case = services.visit_first(actor=request.user, case=case, items=_items_from(p, MATTER_ORDER), note=p.get("note", ""),
+                                        lng=p.get("lng") or None, lat=p.get("lat") or None, notice_deadline=_date(p.get("notice_deadline")))
+            messages.success(request, _("已登记首次走访") + ("，" + _("书面告知书已生成：%(n)s") % {"n": case.notice_number} if case.notice_number else ""))
+        elif action == "recheck":
+            services.recheck(actor=request.user, case=case, items=_items_from(p, MATTER_ORDER), note=p.get("note", ""),
+                             lng=p.get("lng") or None, lat=p.get("lat") or None)
+            messages.success(request, _("已登记复查"))
+        elif action == "joint":
+            services.joint_handle(actor=request.user, case=case, resolved=p.get("resolved") == "1", note=p.get("note", ""))
+            messages.success(request, _("已登记联合处置结果"))
+        elif action == "cancel":
+            services.case_cancel(actor=request.user, case=case, reason=p.get("reason", ""))
+            messages.success(request, _("已撤销"))
+        else:
+            raise Http404()
+    except ApplicationError as e:
+        messages.error(request, e.message)
+    return redirect("grid:case_detail", pk=case.pk)
+
+
+@login_required
+def notice_pdf(request, pk):
+    case = _case(request, pk)
+    if not case.notice_pdf_id:
+        raise Http404()
+    return FileResponse(open(case.notice_pdf.path, "rb"), content_type="application/pdf", filename=f"{case.number}-书面告知书.pdf")
+
+
+# --- G2/G4: clues and the helpers' page ------------------------------------------------------------
+
+
+@login_required
+def report(request):
+    """协管员、信息员 (and officers) report a clue with photo and position; they see their area's items."""
+    if request.method == "POST":
+        p = request.POST
+        try:
+            clue = services.clue_report(actor=request.user, kind=p.get("kind", ClueKind.UNLICENSED), place_name=p.get("place_name", ""),
+                                        address=p.get("address", ""), description=p.get("description", ""), photo=request.FILES.get("photo"),
+                                        lng=p.get("lng"), lat=p.get("lat"), accuracy=p.get("accuracy"), system="wgs84")
+            messages.success(request, _("线索已报告，已进入网格“%(grid)s”的事项") % {"grid": clue.grid.name})
+            return redirect("grid:report")
+        except ApplicationError as e:
+            messages.error(request, e.message)
+    return render(request, "grid/report.html", {"kinds": ClueKind.choices, "area": queries.area_items(request.user)[:100],
+                                                "clues": queries.my_clues(request.user)[:20], "today": timezone.localdate()})
+
+
+@login_required
+def clue_detail(request, pk):
+    clue = Clue.objects.select_related("grid", "reporter").get_scoped_or_404(request.user, pk=pk)
+    case = GridCase.objects.filter(clue=clue).first()
+    return render(request, "grid/clue_detail.html", {"clue": clue, "case": case})
+
+
+@login_required
+def clue_photo(request, pk):
+    clue = Clue.objects.select_related("photo").get_scoped_or_404(request.user, pk=pk)
+    if not clue.photo_id:
+        raise Http404()
+    return FileResponse(open(clue.photo.path, "rb"))
+
+
+# --- G3: duty page on the phone, command centre ----------------------------------------------------
+
+
+@login_required
+def duty(request):
+    status = DutyStatus.objects.filter(user=request.user).first()
+    return render(request, "grid/duty.html", {"status": status, "orders": queries.my_orders(request.user),
+                                              "interval": services.position_min_interval()})
+
+
+@login_required
+@require_POST
+def duty_toggle(request, action):
+    try:
+        if action == "start":
+            services.duty_start(actor=request.user, consent=request.POST.get("consent") == "1")
+            messages.success(request, _("已上岗，正在共享位置"))
+        else:
+            services.duty_end(actor=request.user)
+            messages.success(request, _("已下岗，位置共享已停止"))
+    except ApplicationError as e:
+        messages.error(request, e.message)
+    return redirect("grid:duty")
+
+
+@login_required
+@require_POST
+def position(request):
+    try:
+        status = services.position_report(actor=request.user, lng=request.POST.get("lng"), lat=request.POST.get("lat"),
+                                          accuracy=request.POST.get("accuracy"), system="wgs84")
+    except ApplicationError as e:
+        response = JsonResponse({"error": {"code": e.code, "message": e.message, "detail": e.extra}},
+                                status=403 if e.code == "not_on_duty" else e.status)
+        if e.code == "rate_limited":
+            response["Retry-After"] = str(e.extra["retry_after"])
+        return response
+    return JsonResponse({"ok": True, "lng": status.lng, "lat": status.lat, "reported_at": status.reported_at.isoformat()})
+
+
+@login_required
+def my_orders_partial(request):
+    return render(request, "grid/_my_orders.html", {"orders": queries.my_orders(request.user)})
+
+
+@login_required
+@require_POST
+def order_ack(request, pk):
+    order = EmergencyOrder.objects.filter(pk=pk, recipients__officer=request.user).first()
+    if order is None:
+        raise Http404()
+    try:
+        services.order_acknowledge(actor=request.user, order=order)
+    except ApplicationError as e:
+        messages.error(request, e.message)
+    if request.headers.get("HX-Request"):
+        return my_orders_partial(request)
+    return redirect("grid:duty")
+
+
+@login_required
+def command(request):
+    _need_command(request.user)
+    config = {
+        "gridsUrl": reverse("geo:grids_geojson"), "entitiesUrl": reverse("geo:entities_geojson"), "feedUrl": reverse("grid:command_feed"),
+        "level": 2, "tileUrl": "", "poll": 5000,
+        "labels": {"officers": _("在岗人员"), "open": _("在办事项"), "overdue": _("逾期事项"), "pick": _("已选择事发位置"),
+                   "due": _("期限"), "reported": _("上报")},
+    }
+    from django.conf import settings
+
+    config["tileUrl"] = getattr(settings, "TILE_URL", "") or ""
+    return render(request, "grid/command.html", {"config": config, "orders": queries.recent_orders(request.user)})
+
+
+@login_required
+def command_feed(request):
+    """Live data for the centre's map: fresh positions of on-duty officers, open cases with a
+    position (overdue flagged). Polled by static/grid/command.js."""
+    _need_command(request.user)
+    today = timezone.localdate()
+    officers = [{"id": s.user_id, "name": str(s.user), "lng": s.lng, "lat": s.lat, "at": timezone.localtime(s.reported_at).isoformat()}
+                for s in services.live_positions(request.user)]
+    cases = [{"id": c.pk, "number": c.number, "label": c.label, "state": c.get_state_display(), "lng": c.lng, "lat": c.lat,
+              "due": c.step_due_on.isoformat() if c.step_due_on else "", "overdue": c.is_overdue(today),
+              "url": reverse("grid:case_detail", args=[c.pk])}
+             for c in queries.cases(request.user).filter(state__in=services.OPEN_STATES, lng__isnull=False)[:2000]]
+    return JsonResponse({"officers": officers, "cases": cases, "now": timezone.now().isoformat()})
+
+
+@login_required
+def command_orders(request):
+    _need_command(request.user)
+    return render(request, "grid/_orders.html", {"orders": queries.recent_orders(request.user)})
+
+
+@login_required
+@require_POST
+def order_new(request):
+    _need_command(request.user)
+    p = request.POST
+    try:
+        order = services.order_issue(actor=request.user, title=p.get("title", ""), message=p.get("message", ""), lng=p.get("lng") or None,
+                                     lat=p.get("lat") or None, wanted=p.get("wanted") or 0)
+        messages.success(request, _("应急指令已下达给 %(n)s 人") % {"n": order.recipients.count()})
+    except ApplicationError as e:
+        messages.error(request, e.message)
+    return redirect("grid:command")
+
+
+@login_required
+def order_detail(request, pk):
+    order = EmergencyOrder.objects.select_related("issued_by").get_scoped_or_404(request.user, pk=pk)
+    return render(request, "grid/order_detail.html", {"order": order, "recipients": order.recipients.select_related("officer")})
+
+
+# --- C3: warnings ---------------------------------------------------------------------------------
+
+
+@login_required
+def warnings_page(request):
+    user = request.user
+    ctx = {"mine": queries.my_warnings(user)[:200], "levels": WarningLevel.choices}
+    if user.has_role(*COMMAND_ROLES):
+        ctx["area"] = queries.area_warnings(user)[:200]
+    return render(request, "grid/warnings.html", ctx)
+
+
+@login_required
+@require_POST
+def warning_ack(request, pk):
+    warning = Warning.objects.filter(pk=pk).first()
+    if warning is None or not (warning.recipient_id == request.user.pk or Warning.objects.scoped(request.user).filter(pk=pk).exists()):
+        raise Http404()
+    try:
+        alerts.warning_acknowledge(actor=request.user, warning=warning)
+    except ApplicationError as e:
+        messages.error(request, e.message)
+    return redirect("grid:warnings")

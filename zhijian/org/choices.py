@@ -1,0 +1,32 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class BureauLevel(models.TextChoices):
+    NATIONAL = "national", _("总局")
+    PROVINCE = "province", _("省局")
+    CITY = "city", _("市局")
+    COUNTY = "county", _("区县局")
+    STATION = "station", _("市场监管所")
+
+
+class RoleCode(models.TextChoices):
+    ENFORCEMENT_OFFICER = "enforcement_officer", _("执法人员")
+    GRID_OFFICER = "grid_officer", _("网格员")
+    ASSISTANT = "assistant", _("协管员")
+    INFORMANT = "informant", _("信息员")
+    DISPATCHER = "dispatcher", _("调度员")
+    COMPLAINT_HANDLER = "complaint_handler", _("投诉处理员")
+    LEGAL_REVIEWER = "legal_reviewer", _("法制审核员")
+    LEADER = "leader", _("领导")
+    DEPARTMENT_STAFF = "department_staff", _("部门人员")
+    REGISTRY_CLERK = "registry_clerk", _("登记人员")
+    SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
+    AUDIT_ADMIN = "audit_admin", _("安全审计员")
+
+
+# 三员分立: these three may never be held together, nor with a business role.
+ADMIN_ROLES = {RoleCode.SYSTEM_ADMIN, RoleCode.SECURITY_ADMIN, RoleCode.AUDIT_ADMIN}
+# Roles that may change registry data.
+REGISTRY_WRITERS = {RoleCode.REGISTRY_CLERK, RoleCode.ENFORCEMENT_OFFICER, RoleCode.LEADER}

@@ -1,0 +1,116 @@
+"""Admin for the audit log (audit administrator, read-only for everyone), login locks and OTP
+devices (security administrator), API tokens (system administrator)."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import TokenProxy
+
+from . import services
+from .models import AuditLog, LoginThrottle
+from .roles import is_audit_admin, is_security_admin, is_system_admin
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    """Nobody may add, change or delete audit entries here (the database refuses it too)."""
+
+    list_display = ["created_at", "username", "ip", "event", "outcome", "object_repr"]
+    list_filter = ["event", "outcome", "created_at"]
+    search_fields = ["username", "ip", "object_repr", "object_id"]
+    date_hierarchy = "created_at"
+    actions = None
+
+    def has_module_permission(self, request):
+        return is_audit_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_audit_admin(request.user)
+
+
+@admin.register(LoginThrottle)
+class LoginThrottleAdmin(ReadOnlyAdmin):
+    list_display = ["username", "failures", "last_failure_at", "locked_until", "is_locked"]
+    search_fields = ["username"]
+    actions = ["unlock"]
+
+    def has_module_permission(self, request):
+        return is_security_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_security_admin(request.user)
+
+    @admin.action(description=_("解锁所选账户"))
+    def unlock(self, request, queryset):
+        n = sum(services.unlock_account(actor=request.user, username=t.username) for t in queryset)
+        self.message_user(request, _("已解锁 %(n)d 个账户。") % {"n": n}, messages.SUCCESS)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        return actions if is_security_admin(request.user) else {}
+
+
+for model in (TOTPDevice, TokenProxy):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(admin.ModelAdmin):
+    """The security administrator resets (deletes) a lost device; the person enrols again."""
+
+    list_display = ["user", "name", "confirmed", "last_used_at"]
+    search_fields = ["user__username"]
+    fields = ["user", "name", "confirmed", "last_used_at"]
+    readonly_fields = fields
+
+    def has_module_permission(self, request):
+        return is_security_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_security_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_security_admin(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TokenProxy)
+class TokenAdmin(admin.ModelAdmin):
+    """Integrator API tokens: issued by the system administrator (user list action), revoked here."""
+
+    list_display = ["user", "created"]
+    fields = ["user", "created"]
+    readonly_fields = fields
+
+    def has_module_permission(self, request):
+        return is_system_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_system_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_system_admin(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

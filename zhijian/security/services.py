@@ -1,0 +1,271 @@
+"""Security actions: sign-in checks and lockout, unlocking, role and jurisdiction grants
+(三员分立), integrator tokens, audit-log retention.
+
+Sign-in functions are deliberately *not* one atomic block: a failed attempt must leave its counter
+and audit entry behind even though the caller is refused.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from zhijian.core.errors import ApplicationError
+from zhijian.org.choices import ADMIN_ROLES, RoleCode
+from zhijian.org.models import Role
+
+from . import audit
+from .choices import AuditEvent, AuditOutcome
+from .models import AuditLog, LoginThrottle
+from .otp import confirmed_device, otp_required_for
+from .passwords import password_expired
+from .roles import is_security_admin, is_system_admin
+
+# The trigger in dbguard.py refuses to delete younger rows whatever this says.
+AUDIT_RETENTION_FLOOR_DAYS = 180
+
+
+class Denied(ApplicationError):
+    """The acting person lacks the power for this action."""
+
+    status = 403
+
+    def __init__(self, message):
+        super().__init__(message, code="permission_denied")
+
+
+class Throttled(ApplicationError):
+    status = 429
+
+
+def invalid_login_message() -> str:
+    return _("用户名或密码错误。")
+
+
+def locked_message() -> str:
+    return _("登录失败次数过多，账户已被临时锁定。请 %(m)d 分钟后再试，或联系安全管理员解锁。") % {
+        "m": settings.LOGIN_LOCKOUT_MINUTES
+    }
+
+
+def _normalize(username: str) -> str:
+    return get_user_model().normalize_username((username or "").strip())[:150]
+
+
+# --- sign-in -------------------------------------------------------------------------------------
+
+def ip_wait_seconds(ip: str | None, *, now=None) -> int:
+    """Per-IP slow-down: after LOGIN_IP_FREE_ATTEMPTS failures within the lockout window, each
+    further attempt must wait 2**(excess) seconds (capped at the window) after the last failure."""
+    if not ip:
+        return 0
+    now = now or timezone.now()
+    window = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    stats = AuditLog.objects.filter(
+        ip=ip, event=AuditEvent.LOGIN_FAILURE, outcome=AuditOutcome.FAILURE, created_at__gte=now - window
+    ).aggregate(count=Count("id"), last=Max("created_at"))
+    if not stats["count"]:
+        return 0
+    count = stats["count"]
+    excess = count - settings.LOGIN_IP_FREE_ATTEMPTS
+    if excess < 0:
+        return 0
+    wait = min(2 ** min(excess, 20), int(window.total_seconds()))
+    remaining = (stats["last"] + timedelta(seconds=wait) - now).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+def _register_failure(key: str, now) -> LoginThrottle:
+    with transaction.atomic():
+        throttle, _created = LoginThrottle.objects.select_for_update().get_or_create(username=key)
+        window = timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+        if throttle.last_failure_at is None or throttle.last_failure_at < now - window:
+            throttle.failures = 0
+        throttle.failures += 1
+        throttle.last_failure_at = now
+        if throttle.failures >= settings.LOGIN_LOCKOUT_ATTEMPTS:
+            throttle.locked_until = now + window
+            throttle.failures = 0
+        throttle.save()
+    return throttle
+
+
+def login_authenticate(*, request, username: str, password: str):
+    """Check the per-IP slow-down and the per-account lock, then the password.
+
+    Returns the user or raises ApplicationError with a message that never reveals whether the
+    account exists: unknown names are counted and locked exactly like real ones."""
+    now = timezone.now()
+    key = _normalize(username)
+    wait = ip_wait_seconds(audit.client_ip(request), now=now)
+    if wait:
+        audit.record(AuditEvent.LOGIN_FAILURE, outcome=AuditOutcome.DENIED, username=key, request=request,
+                     user=None, detail={"reason": "ip_throttled", "retry_after": wait})
+        raise Throttled(_("尝试过于频繁，请 %(s)d 秒后再试。") % {"s": wait}, code="throttled", extra={"retry_after": wait})
+    throttle = LoginThrottle.objects.filter(username=key).first()
+    if throttle is not None and throttle.is_locked(now):
+        audit.record(AuditEvent.LOGIN_FAILURE, outcome=AuditOutcome.DENIED, username=key, request=request,
+                     user=None, detail={"reason": "locked"})
+        raise ApplicationError(locked_message(), code="locked")
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        throttle = _register_failure(key, now)
+        audit.record(AuditEvent.LOGIN_FAILURE, outcome=AuditOutcome.FAILURE, username=key, request=request,
+                     user=None, detail={"reason": "invalid_credentials"})
+        if throttle.is_locked(now):
+            audit.record(AuditEvent.LOCKOUT, outcome=AuditOutcome.SUCCESS, username=key, request=request, user=None,
+                         detail={"until": throttle.locked_until.isoformat()})
+            raise ApplicationError(locked_message(), code="locked")
+        raise ApplicationError(invalid_login_message(), code="invalid_login")
+    LoginThrottle.objects.filter(username=key).delete()
+    return user
+
+
+def otp_check(*, request, user, token: str) -> bool:
+    """Verify a TOTP code against the user's confirmed device (django-otp throttles repeated
+    failures itself); audited either way."""
+    device = confirmed_device(user)
+    ok = False
+    if device is not None:
+        allowed, _info = device.verify_is_allowed()
+        ok = bool(allowed) and device.verify_token((token or "").strip())
+    audit.record(AuditEvent.OTP_SUCCESS if ok else AuditEvent.OTP_FAILURE,
+                 outcome=AuditOutcome.SUCCESS if ok else AuditOutcome.FAILURE, user=user, request=request)
+    return ok
+
+
+def token_obtain(*, request, username: str, password: str, otp: str = ""):
+    """API token acquisition: password (with lockout) plus the TOTP code when OTP is required."""
+    from rest_framework.authtoken.models import Token
+
+    user = login_authenticate(request=request, username=username, password=password)
+    if user.has_role(*ADMIN_ROLES):
+        raise Denied(_("管理员账户不能使用接口令牌，请通过网页登录。"))
+    if otp_required_for(user):
+        if confirmed_device(user) is None:
+            raise ApplicationError(_("请先在网页登录并绑定动态口令。"), code="otp_not_enrolled")
+        if not otp_check(request=request, user=user, token=otp):
+            raise ApplicationError(_("动态口令错误或已使用，请输入新的动态口令。"), code="otp_invalid")
+    if password_expired(user):
+        raise ApplicationError(_("密码已过期，请先登录网页修改密码。"), code="password_expired")
+    token, created = Token.objects.get_or_create(user=user)
+    audit.record(AuditEvent.TOKEN_ISSUED, user=user, request=request, detail={"via": "api", "created": created})
+    return token
+
+
+# --- administrator actions ------------------------------------------------------------------------
+
+@transaction.atomic
+def unlock_account(*, actor, username: str) -> bool:
+    """A security administrator lifts a login lock. Returns whether a lock was lifted."""
+    if actor is not None and not is_security_admin(actor):
+        raise Denied(_("只有安全管理员可以解锁账户。"))
+    key = _normalize(username)
+    now = timezone.now()
+    was_locked = LoginThrottle.objects.filter(username=key, locked_until__gt=now).exists()
+    LoginThrottle.objects.filter(username=key).delete()
+    audit.record(AuditEvent.UNLOCK, user=actor, username=actor.get_username() if actor else "", object_type="account",
+                 object_id=key, object_repr=key, detail={"was_locked": was_locked})
+    return was_locked
+
+
+def _role_codes(roles) -> set[str]:
+    codes = set()
+    for r in roles:
+        code = r.code if isinstance(r, Role) else str(r)
+        if code not in RoleCode.values:
+            raise ApplicationError(_("未知角色：%(code)s") % {"code": code}, code="unknown_role")
+        codes.add(code)
+    return codes
+
+
+def check_separation(codes: set[str]) -> None:
+    """三员分立: at most one of the three administrator roles, and never with a business role."""
+    admin = codes & {r.value for r in ADMIN_ROLES}
+    if len(admin) > 1:
+        raise ApplicationError(_("三员分立：系统管理员、安全管理员、安全审计员不能由同一人兼任。"), code="separation_of_duties")
+    if admin and codes - admin:
+        raise ApplicationError(_("三员分立：管理员不能兼任业务角色。"), code="separation_of_duties")
+
+
+@transaction.atomic
+def assign_roles(*, actor, user, roles):
+    """Set ``user``'s roles. Only a security administrator grants roles (``actor=None`` is the
+    installer's console), never to themselves; the three administrator roles stay separate.
+    Holders of an administrator role get admin-site access (is_staff); nobody else does."""
+    if actor is not None:
+        if not is_security_admin(actor):
+            raise Denied(_("只有安全管理员可以分配角色。"))
+        if actor.pk == user.pk:
+            raise Denied(_("不能修改自己的角色。"))
+    codes = _role_codes(roles)
+    check_separation(codes)
+    before = sorted(user.role_codes()) if user.pk else []
+    for code in codes:
+        Role.objects.get_or_create(code=code)
+    user.roles.set(Role.objects.filter(code__in=codes))
+    is_admin = bool(codes & {r.value for r in ADMIN_ROLES})
+    if user.is_staff != is_admin:
+        user.is_staff = is_admin
+        user.save(update_fields=["is_staff"])
+    for attr in ("_role_cache", "_jurisdiction_cache"):
+        user.__dict__.pop(attr, None)
+    audit.record(AuditEvent.ROLE_CHANGE, user=actor, username=actor.get_username() if actor else "", obj=user,
+                 detail={"before": before, "after": sorted(codes)})
+    return user
+
+
+@transaction.atomic
+def set_jurisdiction(*, actor, user, own_jurisdiction: str):
+    """A security administrator narrows a person's jurisdiction (division-code prefixes)."""
+    if actor is not None and not is_security_admin(actor):
+        raise Denied(_("只有安全管理员可以授予辖区。"))
+    prefixes = [p.strip() for p in (own_jurisdiction or "").split(",") if p.strip()]
+    if any(not p.isdigit() for p in prefixes):
+        raise ApplicationError(_("辖区只能是数字区划代码前缀。"), code="invalid")
+    if prefixes and user.has_role(*ADMIN_ROLES):
+        raise ApplicationError(_("三员分立：管理员账户不能被授予业务辖区。"), code="separation_of_duties")
+    before = user.own_jurisdiction
+    user.own_jurisdiction = ",".join(prefixes)
+    user.save(update_fields=["own_jurisdiction"])
+    user.__dict__.pop("_jurisdiction_cache", None)
+    audit.record(AuditEvent.JURISDICTION_CHANGE, user=actor, username=actor.get_username() if actor else "", obj=user,
+                 detail={"before": before, "after": user.own_jurisdiction})
+    return user
+
+
+@transaction.atomic
+def issue_token(*, actor, user) -> str:
+    """A system administrator issues (or shows) an integrator's API token. ``actor=None`` is the
+    operations console (``zhijian token USERNAME``)."""
+    from rest_framework.authtoken.models import Token
+
+    if actor is not None and not is_system_admin(actor):
+        raise Denied(_("只有系统管理员可以签发接口令牌。"))
+    if user.has_role(*ADMIN_ROLES):
+        raise ApplicationError(_("管理员账户不能使用接口令牌。"), code="separation_of_duties")
+    token, created = Token.objects.get_or_create(user=user)
+    audit.record(AuditEvent.TOKEN_ISSUED, user=actor, username=actor.get_username() if actor else "", obj=user,
+                 object_repr=str(user), detail={"created": created, "via": "admin" if actor else "console"})
+    return token.key
+
+
+def purge_audit_log(*, actor, older_than_days: int) -> int:
+    """Delete audit entries older than ``older_than_days`` (at least the 180-day floor), by a
+    security administrator; the purge itself is audited."""
+    if not is_security_admin(actor):
+        raise Denied(_("只有安全管理员可以清理过期审计日志。"))
+    floor = max(AUDIT_RETENTION_FLOOR_DAYS, settings.AUDIT_RETENTION_DAYS)
+    if older_than_days < floor:
+        raise ApplicationError(_("审计日志至少保存 %(d)d 天。") % {"d": floor}, code="retention")
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    with transaction.atomic():
+        deleted, _detail = AuditLog.objects.filter(created_at__lt=cutoff).delete()
+        audit.record(AuditEvent.AUDIT_PURGE, user=actor, detail={"older_than_days": older_than_days, "deleted": deleted,
+                                                                  "cutoff": cutoff.isoformat()})
+    return deleted

@@ -1,0 +1,240 @@
+"""Zhijian settings: one module, fed by environment variables (see docs/architecture.md)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("ZHIJIAN_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR = Path(os.environ.get("ZHIJIAN_DATA_DIR", BASE_DIR / "data"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    key = os.environ.get("ZHIJIAN_SECRET_KEY")
+    if key:
+        return key
+    # Generated once per installation, never committed.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _env_bool("ZHIJIAN_DEBUG", False)
+ALLOWED_HOSTS = [h for h in os.environ.get("ZHIJIAN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("ZHIJIAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
+    "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_tasks",
+    "django_tasks_db",
+    "zhijian.core",
+    "zhijian.org",
+    "zhijian.security",
+    "zhijian.geo",
+    "zhijian.entities",
+    "zhijian.deadlines",
+    "zhijian.supervision",
+    "zhijian.coordination",
+    "zhijian.grid",
+    "zhijian.draws",
+    "zhijian.inspections",
+    "zhijian.mobile",
+    "zhijian.analytics",
+    "zhijian.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "zhijian.security.middleware.SecurityHeadersMiddleware",
+    "zhijian.security.middleware.RequestSizeLimitMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "zhijian.security.middleware.RequestContextMiddleware",
+    "zhijian.security.middleware.SessionTimeoutMiddleware",
+    "zhijian.security.middleware.OTPRequiredMiddleware",
+    "zhijian.security.middleware.PasswordExpiryMiddleware",
+    "zhijian.security.middleware.AuditMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "zhijian.urls"
+WSGI_APPLICATION = "zhijian.wsgi.application"
+AUTH_USER_MODEL = "org.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "zhijian" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "zhijian.core.context.site",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("ZHIJIAN_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'zhijian.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("ZHIJIAN_CONN_MAX_AGE", "0")))}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL + a busy timeout let the web server and a worker share the file.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- background work ---------------------------------------------------------------------------
+REDIS_URL = os.environ.get("ZHIJIAN_REDIS_URL", "redis://127.0.0.1:6379/0")
+TASKS_BACKEND = os.environ.get("ZHIJIAN_TASKS", "db")
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]  # django_tasks_rq's backend needs django_rq
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+elif TASKS_BACKEND == "immediate":
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# --- i18n ----------------------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "zhijian" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- static and uploads ------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "zhijian" / "static"]
+# Uploads live outside the web root and are served only through checked views.
+MEDIA_ROOT = VAR_DIR / "uploads"
+MAX_UPLOAD_BYTES = int(os.environ.get("ZHIJIAN_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- API -----------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "zhijian.core.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "zhijian.core.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Zhijian API",
+    "DESCRIPTION": "智监 智慧市场监管平台 REST API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Self-hosted Swagger UI: no CDN, no inline script (the CSP forbids both).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- security baseline -------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+HTTPS = _env_bool("ZHIJIAN_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "zhijian.security.passwords.ComplexityValidator", "OPTIONS": {"min_length": 10, "min_classes": 3}},
+    {"NAME": "zhijian.security.passwords.PasswordHistoryValidator", "OPTIONS": {"keep": 5}},
+]
+# See docs/security.md for what each of these does and where it is tested.
+PASSWORD_MAX_AGE_DAYS = int(os.environ.get("ZHIJIAN_PASSWORD_MAX_AGE_DAYS", "90"))
+LOGIN_LOCKOUT_ATTEMPTS = int(os.environ.get("ZHIJIAN_LOCKOUT_ATTEMPTS", "5"))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("ZHIJIAN_LOCKOUT_MINUTES", "15"))
+LOGIN_IP_FREE_ATTEMPTS = int(os.environ.get("ZHIJIAN_IP_FREE_ATTEMPTS", "10"))
+IDLE_TIMEOUT_SECONDS = 60 * int(os.environ.get("ZHIJIAN_IDLE_TIMEOUT", "30"))  # minutes in the environment
+SESSION_ABSOLUTE_AGE = 3600 * int(os.environ.get("ZHIJIAN_SESSION_MAX_HOURS", "12"))
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_AGE
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+REQUIRE_OTP = _env_bool("ZHIJIAN_REQUIRE_OTP", True)
+OTP_TOTP_ISSUER = "智监"
+AUDIT_RETENTION_DAYS = max(180, int(os.environ.get("ZHIJIAN_AUDIT_RETENTION_DAYS", "180")))
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024  # one upload plus its form fields
+
+# --- product settings --------------------------------------------------------------------------
+TILE_URL = os.environ.get("ZHIJIAN_TILE_URL", "")
+# The address printed in QR codes on documents (e.g. https://scjg.example.gov.cn); empty: the request's host.
+PUBLIC_BASE_URL = os.environ.get("ZHIJIAN_PUBLIC_BASE_URL", "")
+SIGNING_KEY = os.environ.get("ZHIJIAN_SIGNING_KEY", "")
+# Trace ledger and event outbox / webhooks (docs/events.md).
+TRACE_SHARDS = int(os.environ.get("ZHIJIAN_TRACE_SHARDS", "8"))
+WEBHOOK_TIMEOUT = float(os.environ.get("ZHIJIAN_WEBHOOK_TIMEOUT", "5"))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ZHIJIAN_WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_RETRY_BASE = float(os.environ.get("ZHIJIAN_WEBHOOK_RETRY_BASE", "30"))
+EVENT_HANDLER_MODULES = [m for m in os.environ.get("ZHIJIAN_EVENT_HANDLER_MODULES", "").split(",") if m]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("ZHIJIAN_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,44 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .choices import TaskSource, TemplateKind
+
+
+class TaskCreateForm(forms.Form):
+    credit_code = forms.CharField(label=_("统一社会信用代码"), max_length=18, min_length=18)
+    title = forms.CharField(label=_("任务名称"), max_length=200)
+    source = forms.ChoiceField(label=_("来源"), choices=TaskSource.choices, initial=TaskSource.MANUAL)
+    source_ref = forms.CharField(label=_("来源编号"), max_length=64, required=False)
+    business_line = forms.CharField(label=_("业务条线"), max_length=40, required=False)
+    deadline_rule = forms.ChoiceField(label=_("期限规则"), required=False)
+    due_on = forms.DateField(label=_("办理期限"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                             help_text=_("选择了期限规则时按规则计算"))
+    description = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from zhijian.deadlines.models import DeadlineRule
+
+        codes = DeadlineRule.objects.order_by("code").values_list("code", "name").distinct()
+        self.fields["deadline_rule"].choices = [("", _("不按规则"))] + [(c, f"{n}（{c}）") for c, n in dict(codes).items()]
+
+
+class TemplateForm(forms.Form):
+    name = forms.CharField(label=_("模板名称"), max_length=100)
+    kind = forms.ChoiceField(label=_("类型"), choices=TemplateKind.choices)
+    business_lines = forms.CharField(label=_("业务条线"), max_length=200, required=False, help_text=_("逗号分隔"))
+    deadline_rule = forms.CharField(label=_("期限规则代码"), max_length=60, required=False, help_text=_("如 grid.first_visit"))
+    industry_prefixes = forms.CharField(label=_("行业代码前缀"), max_length=200, required=False, help_text=_("逗号分隔，如 62,52"))
+    division_prefix = forms.RegexField(label=_("区划代码前缀"), regex=r"^\d{0,12}$", max_length=12, required=False)
+    entity_types = forms.CharField(label=_("主体类型"), max_length=100, required=False, help_text=_("enterprise, individual, cooperative"))
+    description = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RunForm(forms.Form):
+    bureau = forms.ModelChoiceField(label=_("执行机构"), queryset=None)
+    run_key = forms.CharField(label=_("批次"), max_length=40, required=False, help_text=_("留空：日常巡查按月（如 2026-03），专项检查仅一次"))
+    limit = forms.IntegerField(label=_("最多生成"), min_value=1, required=False)
+
+    def __init__(self, *args, bureaus=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bureau"].queryset = bureaus

@@ -1,0 +1,63 @@
+"""What a task needs before it may be submitted or archived: a registry other apps fill.
+
+An app registers a check at start-up (e.g. in its ``AppConfig.ready``)::
+
+    from zhijian.supervision import requirements
+
+    def _signed_record(task):
+        if task.business_line and not task.records.filter(kind="inspection_record", signed=True).exists():
+            return "缺少已签名的现场检查笔录"
+        return None
+
+    requirements.register("inspections.signed_record", _signed_record)
+
+``check(task) -> str | None`` returns a Chinese message naming what is missing, or ``None``.
+``stages`` says when it runs: ``("submit", "archive")`` by default. The task services run every
+check of the stage and refuse with *all* missing items listed.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+SUBMIT = "submit"
+ARCHIVE = "archive"
+STAGES = (SUBMIT, ARCHIVE)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    name: str
+    check: Callable
+    stages: tuple[str, ...]
+
+
+_registry: dict[str, Requirement] = {}
+
+
+def register(name: str, check: Callable, *, stages: Iterable[str] = STAGES) -> None:
+    """Register (or replace) the requirement ``name``."""
+    stages = tuple(stages)
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown stages {sorted(unknown)}; use {STAGES}")
+    _registry[name] = Requirement(name, check, stages)
+
+
+def unregister(name: str) -> None:
+    _registry.pop(name, None)
+
+
+def registered() -> list[Requirement]:
+    return list(_registry.values())
+
+
+def missing(task, stage: str) -> list[str]:
+    """Messages of every unmet requirement of ``stage`` for ``task``, in registration order."""
+    out = []
+    for req in _registry.values():
+        if stage in req.stages:
+            message = req.check(task)
+            if message:
+                out.append(str(message))
+    return out

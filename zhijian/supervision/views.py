@@ -1,0 +1,173 @@
+"""Pages of the task loop: thin views over queries and services."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from zhijian.core.errors import ApplicationError
+from zhijian.entities.models import MarketEntity
+from zhijian.org.models import Bureau, User
+
+from . import queries, requirements, services
+from .choices import TaskState
+from .forms import RunForm, TaskCreateForm, TemplateForm
+from .models import Task, TaskTemplate
+
+BOARD_ROLES = ("leader", "dispatcher", "legal_reviewer")
+
+
+@login_required
+def my_board(request):
+    board = queries.my_board(request.user)
+    return render(request, "supervision/my_board.html", {**board, "can_see_unit": request.user.has_role(*BOARD_ROLES)})
+
+
+@login_required
+def unit_board(request):
+    if not request.user.has_role(*BOARD_ROLES):
+        raise PermissionDenied(_("只有领导、调度员和法制审核员可以查看单位任务看板"))
+    state = request.GET.get("state", "")
+    state = state if state in TaskState.values else ""
+    overdue = request.GET.get("overdue") == "1"
+    board = queries.unit_board(request.user, state=state, overdue=overdue)
+    for t in board["tasks"]:
+        t.can_urge = "urge" in services.allowed_actions(t, request.user)
+    return render(request, "supervision/unit_board.html", {**board, "state": state, "only_overdue": overdue})
+
+
+def _dispatch_choices(user, task):
+    """Units and people a dispatcher may send the task to (inside their jurisdiction, covering the entity)."""
+    bureaus = [b for b in Bureau.objects.scoped(user).order_by("level", "division_code")
+               if services._covers(b.jurisdiction_prefixes(), task.division_code)]
+    people = (User.objects.scoped(user).filter(is_active=True, roles__code__in=services.EXECUTORS)
+              .select_related("bureau").distinct().order_by("scope_division", "username")[:300])
+    return bureaus, [p for p in people if services._covers(p.jurisdiction_prefixes(), task.division_code)]
+
+
+@login_required
+def task_detail(request, pk):
+    task = Task.objects.select_related("entity", "bureau", "assignee", "template").get_scoped_or_404(request.user, pk=pk)
+    actions = services.allowed_actions(task, request.user)
+    ctx = {
+        "task": task, "actions": actions, "is_overdue": task.is_overdue() or (task.overdue and task.is_open),
+        "workdays_left": task.workdays_left(),
+        "steps": task.steps.select_related("actor"), "records": task.records.all(), "urges": task.urges.select_related("by"),
+        "missing_submit": requirements.missing(task, requirements.SUBMIT) if "submit" in actions else [],
+        "missing_archive": requirements.missing(task, requirements.ARCHIVE) if "archive" in actions else [],
+    }
+    if "dispatch" in actions:
+        ctx["bureaus"], ctx["people"] = _dispatch_choices(request.user, task)
+    return render(request, "supervision/task_detail.html", ctx)
+
+
+def _target(model, user, raw):
+    if not raw:
+        return None
+    if not str(raw).isdigit():
+        raise ApplicationError(_("选择无效"))
+    obj = model.objects.scoped(user).filter(pk=int(raw)).first()
+    if obj is None:
+        raise ApplicationError(_("所选对象不存在或不在您的辖区内"))
+    return obj
+
+
+@login_required
+@require_POST
+def task_action(request, pk, action):
+    task = Task.objects.select_related("entity", "bureau", "assignee").get_scoped_or_404(request.user, pk=pk)
+    user, post = request.user, request.POST
+    done = {
+        "dispatch": _("已派发"), "accept": _("已受领"), "start": _("已开始执行"), "submit": _("已提交审核"),
+        "review": _("已审核"), "archive": _("已归档"), "cancel": _("已撤销"), "urge": _("已督办"),
+    }
+    if action not in done:
+        raise PermissionDenied
+    try:
+        if action == "dispatch":
+            services.task_dispatch(actor=user, task=task, bureau=_target(Bureau, user, post.get("bureau")),
+                                   assignee=_target(User, user, post.get("assignee")))
+        elif action == "review":
+            services.task_review(actor=user, task=task, approve=post.get("approve") == "1", comment=post.get("comment", ""))
+        elif action == "cancel":
+            services.task_cancel(actor=user, task=task, reason=post.get("reason", ""))
+        elif action == "urge":
+            services.task_urge(actor=user, task=task, message=post.get("message", ""))
+        else:
+            getattr(services, f"task_{action}")(actor=user, task=task)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("任务 %(number)s %(done)s") % {"number": task.number, "done": done[action]})
+    nxt = post.get("next", "")
+    if nxt in ("my_board", "unit_board"):
+        return redirect(f"supervision:{nxt}")
+    return redirect("supervision:task_detail", task.pk)
+
+
+@login_required
+def task_new(request):
+    form = TaskCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        entity = MarketEntity.objects.scoped(request.user).filter(credit_code=d["credit_code"].upper()).first()
+        if entity is None:
+            form.add_error("credit_code", _("该统一社会信用代码的主体不存在或不在您的辖区内"))
+        else:
+            try:
+                task = services.task_create(
+                    actor=request.user, entity=entity, title=d["title"], source=d["source"], source_ref=d["source_ref"],
+                    business_line=d["business_line"], deadline_rule=d["deadline_rule"], due_on=d["due_on"], description=d["description"],
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("已登记任务 %(number)s") % {"number": task.number})
+                return redirect(task)
+    return render(request, "supervision/task_new.html", {"form": form})
+
+
+@login_required
+def template_list(request):
+    can_edit = request.user.has_role(*services.TEMPLATE_RUNNERS)
+    form = TemplateForm(request.POST or None)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        if form.is_valid():
+            division = request.user.bureau.division_code if request.user.bureau_id else request.user.scope_division
+            try:
+                tpl = services.template_create(actor=request.user, division_code=division, **form.cleaned_data)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("已创建模板“%(name)s”") % {"name": tpl.name})
+                return redirect(tpl)
+    templates = queries.templates_for(request.user)
+    return render(request, "supervision/template_list.html", {"templates": templates, "form": form, "can_edit": can_edit})
+
+
+@login_required
+def template_detail(request, pk):
+    template = TaskTemplate.objects.get_scoped_or_404(request.user, pk=pk)
+    can_run = request.user.has_role(*services.TEMPLATE_RUNNERS)
+    bureaus = Bureau.objects.scoped(request.user).order_by("level", "division_code")
+    form = RunForm(request.POST or None, bureaus=bureaus, initial={"bureau": request.user.bureau_id})
+    if request.method == "POST":
+        if not can_run:
+            raise PermissionDenied
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                created = services.template_generate(actor=request.user, template=template, bureau=d["bureau"], limit=d["limit"],
+                                                      run_key=d["run_key"] or None)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("本次生成任务 %(n)s 个（已有任务的主体不重复生成）") % {"n": len(created)})
+                return redirect(template)
+    runs = template.runs.select_related("bureau", "actor")[:50]
+    return render(request, "supervision/template_detail.html", {"template": template, "form": form, "runs": runs, "can_run": can_run})

@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from zhijian.core import views as core_views
+
+api_v1 = [
+    path("", include("zhijian.core.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("accounts/", include("zhijian.org.urls")),
+    path("security/", include("zhijian.security.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("entities/", include("zhijian.entities.urls")),
+    path("geo/", include("zhijian.geo.urls")),
+    path("tasks/", include("zhijian.supervision.urls")),
+    path("grid/", include("zhijian.grid.urls")),
+    path("draws/", include("zhijian.draws.urls")),
+    path("p/draws/", include("zhijian.draws.public_urls")),
+    path("m/", include("zhijian.mobile.urls")),
+    path("inspections/", include("zhijian.inspections.urls")),
+    path("p/inspections/", include("zhijian.inspections.public_urls")),
+    path("coordination/", include("zhijian.coordination.urls")),
+    path("stats/", include("zhijian.analytics.urls")),
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]
