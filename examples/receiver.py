@@ -8,7 +8,7 @@
    timestamp (±5 minutes); answers 401 otherwise.
 2. Deduplicates on ``X-Zhijian-Delivery`` in a local SQLite file (delivery is at least once).
 3. Answers 204 at once, then feeds back through the REST API in a background thread: it claims
-   every ``push.created`` item (签收), with an ``Idempotency-Key`` derived from the delivery key so a
+   every item of a ``push.created`` event (签收), with an ``Idempotency-Key`` derived from the delivery key so a
    retry of the call never claims twice. Replace ``handle_push`` with your own system's work.
 
 The token comes from ``zhijian token <username>`` (run by Zhijian's system administrator for a
@@ -65,12 +65,17 @@ def feedback(item_id: int, action: str, data: dict, key: str) -> tuple[int, dict
 def handle_push(event: dict, delivery: str) -> None:
     p = event["payload"]
     if MY_DEPARTMENT and p.get("department_code") != MY_DEPARTMENT:
-        return  # another department's item in our area (see docs/interfaces.md §1)
-    print(f"推送 #{p['item_id']} {p['entity_name']}（{p['credit_code']}）事项={p['matter']['name']} "
-          f"规则={p['rule']['name']} v{p['rule']['version']} 期限={p['deadline']}")
+        return  # another department's items (see docs/interfaces.md §1)
+    for item in p["items"]:  # one event lists the items of one push batch in one county
+        claim(item, delivery)
+
+
+def claim(item: dict, delivery: str) -> None:
+    print(f"推送 #{item['item_id']} {item['entity_name']}（{item['credit_code']}）事项={item['matter']['name']} "
+          f"规则={item['rule']['name']} v{item['rule']['version']} 期限={item['deadline']}")
     for attempt in range(5):
         try:
-            status, body = feedback(p["item_id"], "claim", {}, key=f"claim-{delivery}")
+            status, body = feedback(item["item_id"], "claim", {}, key=f"claim-{delivery}-{item['item_id']}")
         except OSError as exc:  # network: retry with the same key, it is safe
             print("retry:", exc)
             time.sleep(2 ** attempt)

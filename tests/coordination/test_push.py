@@ -56,8 +56,9 @@ def test_registration_reaches_inboxes_village_and_webhook(rules, depts, settings
         assert receiver.bad_signatures == 0
         got = [env for env in receiver.accepted.values() if env["type"] == "push.created"]
         mine = [env for env in got if env["payload"]["department_code"] == "wjj"]
-        assert len(mine) == 1
-        payload = mine[0]["payload"]
+        assert len(mine) == 1 and mine[0]["payload"]["count"] == 1
+        assert mine[0]["division_code"] == VILLAGE and mine[0]["object_type"] == "org.department"
+        payload = mine[0]["payload"]["items"][0]
         assert payload["item_id"] == health.pk and payload["credit_code"] == entity.credit_code
         assert payload["rule"] == {"id": rules["catering"].pk, "name": "餐饮行业", "version": 1, "matched_on": health.matched_on}
         assert payload["deadline"]["hours"] == 1 and payload["deadline"]["due_on"] == health.due_on.isoformat()

@@ -181,3 +181,19 @@ def test_event_addressed_to_a_department_reaches_only_its_subscription():
     to_fire = WebhookSubscription(name="f", department=fire, url="http://127.0.0.1:9/", secret="s", event_types="push.*")
     assert matches(to_health, to_health.prefixes(), event)
     assert not matches(to_fire, to_fire.prefixes(), event)
+
+
+@pytest.mark.django_db
+def test_subscription_narrower_than_a_batch_event_hears_it_only_for_its_items():
+    """A push.created of a batch carries the items' common division prefix; a village-level
+    subscription hears it when one of its items lies in that village, and not otherwise."""
+    from zhijian.core.models import Event, WebhookSubscription
+    from zhijian.core.webhooks import matches
+
+    event = Event(type="push.created", division_code="441900", payload={
+        "department_code": "health", "items": [{"division_code": "441900003001"}, {"division_code": "441900004002"}]})
+    sub = WebhookSubscription(name="v", url="http://127.0.0.1:9/", secret="s", event_types="push.*")
+    assert matches(sub, ["441900003001"], event)
+    assert matches(sub, ["4419"], event)
+    assert not matches(sub, ["441900005"], event)
+    assert not matches(sub, ["3701"], event)

@@ -167,7 +167,8 @@ def test_strata_follow_the_ratios(org):
         assert got.count() == expected, c
         assert all(cls_of[i.entity_id] == c for i in got)
     pool = (services.draw_dir(draw.public_id) / "entities-C.csv").read_bytes().splitlines()
-    assert pool == sorted(f"{e.credit_code},{e.division_code}".encode() for e in entities if cls_of[e.pk] == "C")
+    # Every pool line once; the order is the database's (the draw does not depend on it).
+    assert sorted(pool) == sorted(f"{e.credit_code},{e.division_code}".encode() for e in entities if cls_of[e.pk] == "C")
     call_command("verify_draw", str(draw.pk), stdout=io.StringIO())
 
 
@@ -279,8 +280,59 @@ def test_pool_filters_and_codes_that_would_break_the_file(org):
     plan = plan_for(org, division_code="4419000", industry_prefixes=["62", "99"], entity_types=["enterprise"])
     draw = run(plan, leader)
     pool = (services.draw_dir(draw.public_id) / "entities-B.csv").read_bytes().decode().splitlines()
-    assert sorted(pool) == pool and len(pool) == 10 and other.credit_code not in "".join(pool)
+    assert len(set(pool)) == len(pool) == 10 and other.credit_code not in "".join(pool)
     assert {line.split(",")[0] for line in pool} == {e.credit_code for e in ents[5:15]}
     MarketEntity.objects.filter(pk=ents[20].pk).update(credit_code="9144190012345678,X")
     with pytest.raises(ApplicationError, match="非法字符"):
         services.draw_commit(actor=leader, plan=plan_for(org))
+
+
+def test_sealed_candidates_give_the_public_result_and_stay_private(org, client, monkeypatch):
+    """On PostgreSQL the commit pass keeps the lines with keys under a bound (sealed with the seed);
+    execution ranks those and must equal the full recomputation from the public files. The sealed
+    files are never published; a tampered one is refused; too few candidates fall back to ranking
+    every line."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the sealed pass hashes inside PostgreSQL")
+    monkeypatch.setattr(services, "SEAL_MIN", 0)
+    bureau, leader = org
+    entities = bulk_entities(900)
+    for e in entities[::9]:
+        EntityRiskClass.objects.create(entity=e, risk_class="A", assessed_on=timezone.localdate(), source="test")
+    for i in range(6):
+        inspector(bureau, home=VILLAGES[i])
+    plan = plan_for(org, ratios={"A": "10", "B": "5"})
+    draw = services.draw_commit(actor=leader, plan=plan)
+    sealed = draw.params["sealed"]
+    assert set(sealed) == {"A", "B"}
+    folder = services.draw_dir(draw.public_id)
+    for s in sealed:
+        assert (folder / f"sealed-{s}.csv").stat().st_size > 0
+        assert f"sealed-{s}.csv" not in draw.files
+        assert client.get(f"/p/draws/{draw.public_id}/files/sealed-{s}.csv").status_code == 404
+    assert "sealed" not in services.public_summary(draw) and sealed["B"]["bound"] not in str(services.public_summary(draw))
+
+    draw = services.draw_execute(actor=leader, draw=draw)
+    assert draw.selected_count == math.ceil(100 * 10 / 100) + math.ceil(800 * 5 / 100)
+    call_command("verify_draw", str(draw.pk), stdout=io.StringIO())
+    by_code = dict(MarketEntity.objects.values_list("credit_code", "id"))
+    assert all(by_code[code] == pk for code, pk in DrawItem.objects.filter(draw=draw).values_list("credit_code", "entity_id"))
+
+    # A second draw: its sealed B file loses lines (fewer than the quota) → every line is ranked instead.
+    draw2 = services.draw_commit(actor=leader, plan=plan)
+    folder2 = services.draw_dir(draw2.public_id)
+    kept = (folder2 / "sealed-B.csv").read_bytes().splitlines(keepends=True)[:3]
+    (folder2 / "sealed-B.csv").write_bytes(b"".join(kept))
+    draw2.params["sealed"]["B"]["sha256"] = hashlib.sha256(b"".join(kept)).hexdigest()
+    draw2.save(update_fields=["params"])
+    draw2 = services.draw_execute(actor=leader, draw=draw2)
+    call_command("verify_draw", str(draw2.pk), stdout=io.StringIO())
+
+    # A third: a sealed file changed after commit is refused.
+    draw3 = services.draw_commit(actor=leader, plan=plan)
+    path = services.draw_dir(draw3.public_id) / "sealed-A.csv"
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(ApplicationError, match="已被改动"):
+        services.draw_execute(actor=leader, draw=draw3)

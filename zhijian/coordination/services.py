@@ -252,6 +252,10 @@ def _common_prefix(codes: list[str]) -> str:
     return lo[:n]
 
 
+EVENT_ITEMS = 500
+DEPARTMENT_TYPE = "org.department"
+
+
 ITEM_COLUMNS = ["entity_id", "department_id", "matter_id", "rule_id", "rule_version", "matched_on", "trigger", "trigger_key",
                 "source_event_id", "division_code", "state", "deadline_rule", "deadline_hours", "due_on", "due_at", "created_at"]
 
@@ -260,7 +264,7 @@ def _create_items_bulk(batches: list[tuple[PushBatch, list]], *, actor=None, via
                        objects: bool = False) -> tuple[list, dict | None]:
     """Write the items of many (entity, trigger) pushes at once: one existence query, one
     set-based insert of the items and of their steps (``events.insert_values``: no model
-    instances), one ``push.created`` event per item (webhooks are per item). Fills each batch's
+    instances), one ``push.created`` event per department and county listing its items. Fills each batch's
     ``items`` with the departments' names; returns (the new items as ``PushItem`` instances if
     ``objects`` else their ids, the trace entry to record — the caller appends it with its other
     entries, chain heads in order)."""
@@ -304,19 +308,27 @@ def _create_items_bulk(batches: list[tuple[PushBatch, list]], *, actor=None, via
     actor_id = actor.pk if actor is not None and getattr(actor, "pk", None) else None
     events.insert_values(PushStep, ["item_id", "action", "to_state", "actor_id", "via", "comment", "at"],
                          [[i, PushAction.CREATE, PushState.PUSHED, actor_id, via, r[5], now] for i, r in zip(ids, rows)])
-    out = []
+    # One push.created per department and county of the batch (up to EVENT_ITEMS items each): a
+    # chunk of 5,000 registrations makes a few dozen events and webhook calls, not tens of thousands.
+    groups: dict[tuple[int, str], list[dict]] = {}
     for i, r, b, rule in zip(ids, rows, owners, matches):
         e = b.entity
-        d = dept_json[r[1]]
-        out.append(("push.created", {
+        groups.setdefault((r[1], r[9][:6]), []).append({
             "item_id": i, "state": PushState.PUSHED, "trigger": r[6],
             "credit_code": e.credit_code, "entity_name": e.name, "division_code": r[9], "industry_code": e.industry_code,
-            "department": d, "department_code": d["code"],
             "matter": {"id": r[2], "name": rule.matter_name},
             "rule": {"id": r[3], "name": rule.name, "version": r[4], "matched_on": r[5]},
             "deadline": {"rule": r[11], "hours": r[12], "due_on": r[13], "due_at": r[14]},
             "feedback": f"/api/v1/push-items/{i}/",
-        }, r[9], ITEM_TYPE, i))
+        })
+    out = []
+    for (dept, county), items in groups.items():
+        d = dept_json[dept]
+        for start in range(0, len(items), EVENT_ITEMS):
+            part = items[start:start + EVENT_ITEMS]
+            division = _common_prefix([it["division_code"] for it in part]) or county
+            out.append(("push.created", {"department": d, "department_code": d["code"], "division_code": division,
+                                         "count": len(part), "items": part}, division, DEPARTMENT_TYPE, dept))
     events.emit_rows(out)
     trace_rows = [[i, r[0], r[1], r[2], r[3], r[4], r[7], r[9]] for i, r in zip(ids, rows)]
     entry = _items_trace([b for b, _t in wanted], trace_rows, actor=actor)
@@ -435,7 +447,7 @@ def push_events(evs: list, *, index=None) -> list[PushBatch]:
 
     One query per 900 codes loads the entities; each is matched in memory against the compiled
     rules (identical (industry, scope, licences) matched once); the items of all of them are
-    written by one ``bulk_create`` with one ``push.created`` event each; the village tasks by
+    written by one set-based insert with one ``push.created`` event per department and county; the village tasks by
     ``supervision.tasks_create_bulk``; one trace entry for the items and one for the tasks.
     Idempotent: one item per (entity, matter, department, trigger event), one village task per
     (entity, trigger event).

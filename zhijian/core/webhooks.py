@@ -42,7 +42,13 @@ def matches(subscription, prefixes: list[str], event) -> bool:
     addressee = (event.payload or {}).get("department_code") if isinstance(event.payload, dict) else None
     if addressee and subscription.department_id and subscription.department.code != addressee:
         return False
-    return not prefixes or any(event.division_code.startswith(p) for p in prefixes)
+    if not prefixes or any(event.division_code.startswith(p) for p in prefixes):
+        return True
+    # An event listing items (push.created of a batch) carries their common division prefix; a
+    # subscription narrower than it hears the event when one of the items lies inside it.
+    items = (event.payload or {}).get("items") if isinstance(event.payload, dict) else None
+    return bool(items) and any(str(it.get("division_code", "")).startswith(p) for it in items if isinstance(it, dict)
+                               for p in prefixes if p.startswith(event.division_code))
 
 
 def envelope(event) -> dict:

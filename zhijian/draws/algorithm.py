@@ -80,7 +80,7 @@ def entity_keys(seed: bytes, codes: list[bytes]) -> list[bytes]:
     return [h.digest() for h in map(sha256, map((seed + b"entity:").__add__, codes))]
 
 
-def _threshold(k: int, n: int) -> bytes | None:
+def key_bound(k: int, n: int) -> bytes | None:
     """A key bound below which well over k of n uniformly random keys fall (8 standard deviations
     of margin); None when nearly everything is needed anyway. Only a filter: the caller falls back
     to all keys when fewer than k pass, so the result never depends on it."""
@@ -103,7 +103,7 @@ def select_blocks(seed: bytes, blocks, k: int, n_hint: int = 0) -> list[tuple[st
         for _b in blocks:
             pass
         return []
-    bound = _threshold(k, n_hint)
+    bound = key_bound(k, n_hint)
     sha256, salted = hashlib.sha256, (seed + b"entity:").__add__
     kept: list[tuple[bytes, int, bytes, bytes]] = []
     seen: list[bytes] = []  # the blocks, only while the general path may still be needed
@@ -264,7 +264,7 @@ def result_lines(strata: dict[str, list[tuple[str, str]]], chosen: dict[str, lis
     """``result.csv``: ``stratum,rank,credit_code,inspectors,excluded`` by stratum then rank."""
     lines = []
     for s in STRATA:
-        for rank, (code, _division) in enumerate(strata.get(s, []), 1):
+        for rank, (code, *_rest) in enumerate(strata.get(s, []), 1):
             lines.append(f"{s},{rank},{code},{';'.join(chosen[code])},{';'.join(excluded.get(code, []))}\n")
     return "".join(lines).encode("utf-8")
 

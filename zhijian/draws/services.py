@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import heapq
 import json
 import secrets
 from decimal import Decimal, InvalidOperation
@@ -28,6 +29,7 @@ from .models import DeclaredRelation, Draw, DrawItem, DrawPlan, JointInspection,
 # Who may organise draws and record their results.
 DRAW_ROLES = (RoleCode.LEADER, RoleCode.DISPATCHER, RoleCode.ENFORCEMENT_OFFICER)
 BATCH = 50_000
+SEAL_MIN = 100_000  # pools smaller than this are simply ranked in full at execution
 
 
 def draw_dir(public_id: str) -> Path:
@@ -116,48 +118,58 @@ def pool_queryset(plan: DrawPlan):
 
 
 def _pool_sql(plan: DrawPlan) -> tuple[str, list]:
-    """SQL of the pool rows ``(risk_class, credit_code, division_code)``: an entity without a
+    """SQL of the pool rows ``(risk_class, credit_code, division_code, id)``: an entity without a
     credit-risk class row is class B (one outer join, no per-row lookup)."""
     qs = (pool_queryset(plan).annotate(risk=Coalesce(F("credit_risk__risk_class"), Value("B"), output_field=CharField()))
-          .order_by().values_list("risk", "credit_code", "division_code"))
+          .order_by().values_list("risk", "credit_code", "division_code", "id"))
     sql, params = qs.query.sql_with_params()
     return sql, list(params)
 
 
-def _pool_blocks(plan: DrawPlan):
-    """Yield ``(stratum, rows, block)``: whole pool lines ``credit_code,division_code\\n`` in credit-code
-    byte order within each stratum, as large blocks of text.
+def _pool_counts(plan: DrawPlan) -> dict[str, int]:
+    inner, params = _pool_sql(plan)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT p.risk, count(*) FROM ({inner}) p GROUP BY p.risk", params)
+        return dict(cur.fetchall())
 
-    PostgreSQL concatenates the lines itself, one block per stratum and leading 8 characters of
-    the credit code (registration authority, type, division), ordered by the rest of the code
-    under the "C" collation (byte order; sorting on the varying tail keeps PostgreSQL's abbreviated
-    keys effective); SQLite's default collation is byte order already.
+
+def _pool_blocks(plan: DrawPlan, seed: bytes = b"", bounds: dict[str, bytes] | None = None):
+    """Yield ``(stratum, rows, block, sealed)``: whole pool lines ``credit_code,division_code\n`` as
+    large blocks of text, in the order the database reads them (the algorithm does not depend on
+    the order of a file, only on its published content).
+
+    On PostgreSQL one pass aggregates the lines per stratum and range of ids (a hash aggregate, no
+    sort). With ``bounds`` (stratum → key bound) and the seed, the same pass also returns, in
+    ``sealed``, the lines ``id,credit_code,division_code\n`` whose entity key
+    SHA-256(seed ‖ "entity:" ‖ code) lies below the bound: the few candidates the draw will rank.
     """
     inner, params = _pool_sql(plan)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute("SET LOCAL work_mem = '256MB'")
+            cur.execute("SET LOCAL work_mem = '1GB'")
+            sealed_sql, sealed_params = "''", []
+            if bounds:
+                bound = "CASE p.risk " + " ".join("WHEN %s THEN %s::bytea" for _s in bounds) + " ELSE '\\x'::bytea END"
+                sealed_sql = ("string_agg(p.id::text || ',' || p.credit_code || ',' || p.division_code || E'\\n', '') "
+                              f"FILTER (WHERE sha256(%s::bytea || convert_to(p.credit_code, 'UTF8')) < {bound})")
+                sealed_params = [seed + b"entity:"] + [x for item in bounds.items() for x in item]
             cur.execute(
-                "SELECT p.risk, count(*), string_agg(p.credit_code || ',' || p.division_code || E'\\n', '' "
-                "ORDER BY substr(p.credit_code, 9) COLLATE \"C\") "
-                f"FROM ({inner}) p GROUP BY p.risk, left(p.credit_code, 8) COLLATE \"C\" "
-                "ORDER BY p.risk, left(p.credit_code, 8) COLLATE \"C\"", params)
+                f"SELECT p.risk, count(*), string_agg(p.credit_code || ',' || p.division_code || E'\\n', ''), {sealed_sql} "
+                f"FROM ({inner}) p GROUP BY p.risk, p.id >> 16 ORDER BY p.risk, p.id >> 16", [*sealed_params, *params])
             while rows := cur.fetchmany(64):
-                for risk, n, text in rows:
-                    yield risk, n, text
+                for risk, n, text, sealed in rows:
+                    yield risk, n, text, sealed or ""
             return
-        if connection.vendor == "sqlite":
-            sql = (f"SELECT p.risk, p.credit_code || ',' || p.division_code || char(10) FROM ({inner}) p "
-                   "ORDER BY p.risk, p.credit_code")
-        else:  # any other database: its collation may not be byte order, the files are sorted afterwards
-            sql = f"SELECT p.risk, p.credit_code || ',' || p.division_code || '\n' FROM ({inner}) p ORDER BY p.risk, p.credit_code"
+        sql = (f"SELECT p.risk, p.credit_code || ',' || p.division_code || char(10) FROM ({inner}) p ORDER BY p.risk, p.id"
+               if connection.vendor == "sqlite" else
+               f"SELECT p.risk, p.credit_code || ',' || p.division_code || '\n' FROM ({inner}) p ORDER BY p.risk, p.id")
         cur.execute(sql, params)
         while rows := cur.fetchmany(BATCH):
             by_risk: dict[str, list[str]] = {}
             for risk, line in rows:
                 by_risk.setdefault(risk, []).append(line)
             for risk, lines in by_risk.items():
-                yield risk, len(lines), "".join(lines)
+                yield risk, len(lines), "".join(lines), ""
 
 
 def _bad_line(text: str) -> str:
@@ -168,14 +180,17 @@ def _bad_line(text: str) -> str:
     return ""
 
 
-def _write_pool(plan: DrawPlan, folder: Path) -> tuple[dict[str, int], dict[str, str]]:
-    """Write the pool in credit-code order into one file per stratum; return counts and SHA-256s."""
+def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[str, bytes] | None = None):
+    """Write the pool into one file per stratum; return counts, SHA-256s and, with ``bounds``, the
+    SHA-256s of the sealed candidate files (``sealed-S.csv``, never published: see :func:`_sealed`)."""
     handles = {s: open(folder / f"entities-{s}.csv", "wb") for s in algorithm.STRATA}
     hashes = {s: hashlib.sha256() for s in algorithm.STRATA}
+    sealed = {s: open(folder / f"sealed-{s}.csv", "wb") for s in bounds or ()}
+    sealed_hashes = {s: hashlib.sha256() for s in sealed}
     counts = dict.fromkeys(algorithm.STRATA, 0)
     unordered = set()
     try:
-        for risk, n, text in _pool_blocks(plan):
+        for risk, n, text, candidates in _pool_blocks(plan, seed, bounds):
             if risk not in handles:
                 raise ApplicationError(_("未知的信用风险分类：%(cls)s") % {"cls": risk}, code="bad_risk_class")
             data = text.encode("utf-8")
@@ -188,15 +203,34 @@ def _write_pool(plan: DrawPlan, folder: Path) -> tuple[dict[str, int], dict[str,
             handles[risk].write(data)
             hashes[risk].update(data)
             counts[risk] += n
+            if risk in sealed and candidates:
+                sealed[risk].write(candidates.encode())
+                sealed_hashes[risk].update(candidates.encode())
     finally:
-        for fh in handles.values():
+        for fh in [*handles.values(), *sealed.values()]:
             fh.close()
-    for s in unordered:  # a database whose collation is not byte order: sort here
+    for s in unordered:  # a database that may not give the same order twice: sort here
         path = folder / f"entities-{s}.csv"
         data = b"".join(sorted(path.read_bytes().splitlines(keepends=True)))
         path.write_bytes(data)
         hashes[s] = hashlib.sha256(data)
-    return counts, {f"entities-{s}.csv": h.hexdigest() for s, h in hashes.items()}
+    files = {f"entities-{s}.csv": h.hexdigest() for s, h in hashes.items()}
+    return counts, files, {s: h.hexdigest() for s, h in sealed_hashes.items()}
+
+
+def _seal_bounds(plan: DrawPlan, percent: dict[str, str]) -> dict[str, bytes]:
+    """Per stratum, the key bound under which the sealed candidates are kept (PostgreSQL only: it
+    hashes while it reads the pool). Sized from a count taken just before; if the pool grows in
+    between so that fewer than the quota pass, :func:`compute` falls back to ranking every line."""
+    if connection.vendor != "postgresql":
+        return {}
+    counts = _pool_counts(plan)
+    bounds = {}
+    for s, n in counts.items():
+        bound = algorithm.key_bound(algorithm.quota(percent.get(s, "0"), n), n)
+        if s in algorithm.STRATA and bound is not None and n >= SEAL_MIN:
+            bounds[s] = bound
+    return bounds
 
 
 def _inspectors(plan: DrawPlan) -> list[dict]:
@@ -257,7 +291,8 @@ def draw_commit(*, actor, plan: DrawPlan) -> Draw:
     public_id = secrets.token_hex(16)
     folder = draw_dir(public_id)
     folder.mkdir(parents=True, exist_ok=False)
-    counts, files = _write_pool(plan, folder)
+    bounds = _seal_bounds(plan, params["percent"])
+    counts, files, sealed = _write_pool(plan, folder, seed, bounds)
     inspectors = _inspectors(plan)
     if len(inspectors) < plan.inspectors_per_entity:
         raise ApplicationError(_("检查人员名录不足 %(n)d 人") % {"n": plan.inspectors_per_entity}, code="pool_too_small")
@@ -268,6 +303,8 @@ def draw_commit(*, actor, plan: DrawPlan) -> Draw:
     params["counts"] = counts
     params["quota"] = {s: algorithm.quota(params["percent"].get(s, "0"), n) for s, n in counts.items()}
     params["inspector_count"] = len(inspectors)
+    # Not published (public_summary lists what is): the candidates reveal the selection.
+    params["sealed"] = {s: {"bound": bounds[s].hex(), "sha256": sha} for s, sha in sealed.items()}
     draw = Draw.objects.create(
         plan=plan, public_id=public_id, seed_hex=seed.hex(), seed_sha256=algorithm.commitment(seed), params=params,
         files=files, recusal_inputs=recusal, recusal_sha256=hashlib.sha256(canonical(recusal)).hexdigest(),
@@ -311,8 +348,39 @@ def _file_blocks(path: Path, h):
             yield rest
 
 
-def compute(draw: Draw, *, use_stored_exclusions: dict | None = None):
-    """Recompute a draw from its seed and frozen files: (strata, chosen, excluded). Checks file hashes."""
+def _sealed(draw: Draw, s: str, folder: Path) -> list[tuple[str, str, int]] | None:
+    """The stratum's selection from its sealed candidates: [(credit_code, division_code, entity id)]
+    in key order, or None when there are none (or too few) and every line must be ranked.
+
+    At commit PostgreSQL kept, in the same pass that wrote the pool file, every line whose key lies
+    below a bound; the k smallest keys of the pool are then the k smallest of the candidates. The
+    keys are recomputed here, and every candidate must lie below the bound, so a wrong candidate
+    file cannot pass unnoticed; :func:`verify` recomputes everything from the public files.
+    """
+    info = draw.params.get("sealed", {}).get(s)
+    k = draw.params["quota"][s]
+    if not info or k <= 0:
+        return None
+    data = (folder / f"sealed-{s}.csv").read_bytes()
+    if hashlib.sha256(data).hexdigest() != info["sha256"]:
+        raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": f"sealed-{s}.csv"}, code="file_changed")
+    rows = [line.split(b",") for line in data.splitlines()]
+    if len(rows) < k:
+        return None
+    bound = bytes.fromhex(info["bound"])
+    keys = algorithm.entity_keys(bytes.fromhex(draw.seed_hex), [r[1] for r in rows])
+    if any(key >= bound for key in keys):
+        raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": f"sealed-{s}.csv"}, code="file_changed")
+    best = heapq.nsmallest(k, zip(keys, range(len(rows))))
+    return [(rows[i][1].decode(), rows[i][2].decode(), int(rows[i][0])) for _key, i in best]
+
+
+def compute(draw: Draw, *, use_stored_exclusions: dict | None = None, sealed: bool = False):
+    """Recompute a draw from its seed and frozen files: (strata, chosen, excluded). Checks file hashes.
+
+    With ``sealed`` the strata with sealed candidates are ranked from those (the pool files are
+    still read and their hashes checked) and ``strata`` rows carry the entity id as a third value.
+    """
     seed = bytes.fromhex(draw.seed_hex)
     if algorithm.commitment(seed) != draw.seed_sha256:
         raise ApplicationError(_("随机种子与承诺值不符"), code="seed_mismatch")
@@ -321,8 +389,14 @@ def compute(draw: Draw, *, use_stored_exclusions: dict | None = None):
     for s in algorithm.STRATA:
         name = f"entities-{s}.csv"
         h = hashlib.sha256()
-        strata[s] = algorithm.select_blocks(seed, _file_blocks(folder / name, h), draw.params["quota"][s],
-                                            draw.params.get("counts", {}).get(s, 0))
+        picked = _sealed(draw, s, folder) if sealed else None
+        if picked is None:
+            strata[s] = algorithm.select_blocks(seed, _file_blocks(folder / name, h), draw.params["quota"][s],
+                                                draw.params.get("counts", {}).get(s, 0))
+        else:
+            for _block in _file_blocks(folder / name, h):
+                pass
+            strata[s] = picked
         if h.hexdigest() != draw.files[name]:
             raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": name}, code="file_changed")
     data = (folder / "inspectors.csv").read_bytes()
@@ -331,7 +405,7 @@ def compute(draw: Draw, *, use_stored_exclusions: dict | None = None):
     if hashlib.sha256(canonical(draw.recusal_inputs)).hexdigest() != draw.recusal_sha256:
         raise ApplicationError(_("回避数据已被改动"), code="recusal_changed")
     inspectors = algorithm.parse_inspectors(data)
-    selected = [row for s in algorithm.STRATA for row in strata[s]]
+    selected = [row[:2] for s in algorithm.STRATA for row in strata[s]]
     cover = algorithm.Coverage(inspectors)
     excluded = algorithm.exclusions(selected, inspectors, draw.recusal_inputs, cover)
     try:
@@ -370,15 +444,17 @@ def draw_execute(*, actor, draw: Draw) -> Draw:
     _check(actor, draw.plan.division_code)
     if draw.state != DrawState.COMMITTED:
         raise ApplicationError(_("该批次已抽取"), code="already_executed")
-    strata, chosen, excluded = compute(draw)
+    strata, chosen, excluded = compute(draw, sealed=True)
     ids = draw.recusal_inputs["ids"]
-    entity_ids = _entity_ids([code for rows in strata.values() for code, _d in rows])
+    entity_ids = {row[0]: row[2] for rows in strata.values() for row in rows if len(row) > 2}
+    if missing := [row[0] for rows in strata.values() for row in rows if len(row) == 2]:
+        entity_ids.update(_entity_ids(missing))
     # JSON of the lists, as json.dumps writes them, built from each cert's encoding once.
     as_json = {cert: json.dumps(cert) for cert in ids}
     id_json = {cert: str(pk) for cert, pk in ids.items()}
     values = []
     for s in algorithm.STRATA:
-        for rank, (code, division) in enumerate(strata[s], 1):
+        for rank, (code, division, *_id) in enumerate(strata[s], 1):
             certs, skipped = chosen[code], excluded[code]
             values.append((draw.pk, entity_ids.get(code), code, division, s, rank,
                            "[" + ", ".join([as_json.get(c) or json.dumps(c) for c in certs]) + "]",
