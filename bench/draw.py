@@ -7,9 +7,9 @@ order, generated cheaply (only the columns a draw reads vary) and written by one
 PostgreSQL (executemany without the name-index triggers on SQLite). With ``--keep`` and
 ``--database`` an existing table of exactly that size is reused. Every entity is class B unless
 ``--classes`` gives about 16 % of them an ``EntityRiskClass`` row (A, C or D).
-Ours: ``draw_commit`` (one query joins the class table and returns the pool in credit-code byte
-order as large text blocks per stratum; write and hash the files, inspector pool and recusal inputs) + ``draw_execute`` (reveal, rank every pool
-entity by SHA-256(seed ‖ "entity:" ‖ code) block by block keeping only keys under a bound, recusal
+Ours: ``draw_commit`` (a count, then one query joins the class table and returns the pool, in the order read,
+as one text per stratum with the sealed candidates hashed by PostgreSQL; write and hash the files, inspector pool and recusal inputs) + ``draw_execute`` (reveal, rank the sealed candidates (every pool
+entity by SHA-256(seed ‖ "entity:" ‖ code) block by block on SQLite), recusal
 through a prefix index, inspector pairs with load
 balancing, items stored by COPY, result.csv) for one unit of 8 officers per county, recusal on.
 Baseline: ``SELECT id FROM entities_marketentity WHERE division_code LIKE '3701%' AND status =

@@ -287,7 +287,8 @@ def test_pool_filters_and_codes_that_would_break_the_file(org):
         services.draw_commit(actor=leader, plan=plan_for(org))
 
 
-def test_sealed_candidates_give_the_public_result_and_stay_private(org, client, monkeypatch):
+@pytest.mark.parametrize("flat_max", [16_000_000, 0], ids=["one-pass-per-stratum", "grouped-by-id-range"])
+def test_sealed_candidates_give_the_public_result_and_stay_private(org, client, monkeypatch, flat_max):
     """On PostgreSQL the commit pass keeps the lines with keys under a bound (sealed with the seed);
     execution ranks those and must equal the full recomputation from the public files. The sealed
     files are never published; a tampered one is refused; too few candidates fall back to ranking
@@ -297,6 +298,7 @@ def test_sealed_candidates_give_the_public_result_and_stay_private(org, client, 
     if connection.vendor != "postgresql":
         pytest.skip("the sealed pass hashes inside PostgreSQL")
     monkeypatch.setattr(services, "SEAL_MIN", 0)
+    monkeypatch.setattr(services, "FLAT_MAX", flat_max)
     bureau, leader = org
     entities = bulk_entities(900)
     for e in entities[::9]:

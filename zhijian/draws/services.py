@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import heapq
 import json
 import secrets
 from decimal import Decimal, InvalidOperation
@@ -30,6 +29,7 @@ from .models import DeclaredRelation, Draw, DrawItem, DrawPlan, JointInspection,
 DRAW_ROLES = (RoleCode.LEADER, RoleCode.DISPATCHER, RoleCode.ENFORCEMENT_OFFICER)
 BATCH = 50_000
 SEAL_MIN = 100_000  # pools smaller than this are simply ranked in full at execution
+FLAT_MAX = 16_000_000  # one text value per stratum stays well under PostgreSQL's 1 GB limit
 
 
 def draw_dir(public_id: str) -> Path:
@@ -133,28 +133,49 @@ def _pool_counts(plan: DrawPlan) -> dict[str, int]:
         return dict(cur.fetchall())
 
 
-def _pool_blocks(plan: DrawPlan, seed: bytes = b"", bounds: dict[str, bytes] | None = None):
+def _pool_blocks(plan: DrawPlan, seed: bytes = b"", bounds: dict[str, bytes] | None = None, total: int | None = None):
     """Yield ``(stratum, rows, block, sealed)``: whole pool lines ``credit_code,division_code\n`` as
     large blocks of text, in the order the database reads them (the algorithm does not depend on
     the order of a file, only on its published content).
 
-    On PostgreSQL one pass aggregates the lines per stratum and range of ids (a hash aggregate, no
-    sort). With ``bounds`` (stratum → key bound) and the seed, the same pass also returns, in
-    ``sealed``, the lines ``id,credit_code,division_code\n`` whose entity key
-    SHA-256(seed ‖ "entity:" ‖ code) lies below the bound: the few candidates the draw will rank.
+    On PostgreSQL one pass builds the lines: for a pool of known size up to ``FLAT_MAX`` one plain
+    aggregate per stratum (no sort: before version 16 string_agg cannot be hash-grouped), else
+    one group per stratum and range of ids. With ``bounds`` (stratum → key bound) and the seed,
+    the same pass also returns, in ``sealed``, the lines ``id,credit_code,division_code\n`` whose
+    entity key SHA-256(seed ‖ "entity:" ‖ code) lies below the bound: the few candidates the draw
+    will rank.
     """
     inner, params = _pool_sql(plan)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute("SET LOCAL work_mem = '1GB'")
+            cur.execute("SET LOCAL jit = off")  # one long scan: compiling costs more than it saves
+            line = "p.credit_code || ',' || p.division_code || E'\\n'"
             sealed_sql, sealed_params = "''", []
             if bounds:
                 bound = "CASE p.risk " + " ".join("WHEN %s THEN %s::bytea" for _s in bounds) + " ELSE '\\x'::bytea END"
-                sealed_sql = ("string_agg(p.id::text || ',' || p.credit_code || ',' || p.division_code || E'\\n', '') "
-                              f"FILTER (WHERE sha256(%s::bytea || convert_to(p.credit_code, 'UTF8')) < {bound})")
+                sealed_sql = (f"string_agg(p.id::text || ',' || {line}, '') "
+                              f"FILTER (WHERE sha256(%s::bytea || textsend(p.credit_code)) < {bound})")
                 sealed_params = [seed + b"entity:"] + [x for item in bounds.items() for x in item]
+            if total is not None and total <= FLAT_MAX:
+                cols, flat_params = [], []
+                for r in algorithm.STRATA:
+                    cols.append(f"count(*) FILTER (WHERE p.risk = '{r}'), string_agg({line}, '') FILTER (WHERE p.risk = '{r}')")
+                    if r in (bounds or {}):
+                        cols.append(f"string_agg(p.id::text || ',' || {line}, '') FILTER (WHERE p.risk = '{r}' "
+                                    "AND sha256(%s::bytea || textsend(p.credit_code)) < %s::bytea)")
+                        flat_params += [seed + b"entity:", bounds[r]]
+                    else:
+                        cols.append("''")
+                cur.execute(f"SELECT count(*), {', '.join(cols)} FROM ({inner}) p", [*flat_params, *params])
+                n_all, *rest = cur.fetchone()
+                if n_all != sum(rest[0::3]):
+                    raise ApplicationError(_("未知的信用风险分类：%(cls)s") % {"cls": "?"}, code="bad_risk_class")
+                for r, n, text, sealed in zip(algorithm.STRATA, rest[0::3], rest[1::3], rest[2::3]):
+                    yield r, n, text or "", sealed or ""
+                return
             cur.execute(
-                f"SELECT p.risk, count(*), string_agg(p.credit_code || ',' || p.division_code || E'\\n', ''), {sealed_sql} "
+                f"SELECT p.risk, count(*), string_agg({line}, ''), {sealed_sql} "
                 f"FROM ({inner}) p GROUP BY p.risk, p.id >> 16 ORDER BY p.risk, p.id >> 16", [*sealed_params, *params])
             while rows := cur.fetchmany(64):
                 for risk, n, text, sealed in rows:
@@ -180,7 +201,8 @@ def _bad_line(text: str) -> str:
     return ""
 
 
-def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[str, bytes] | None = None):
+def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[str, bytes] | None = None,
+                total: int | None = None):
     """Write the pool into one file per stratum; return counts, SHA-256s and, with ``bounds``, the
     SHA-256s of the sealed candidate files (``sealed-S.csv``, never published: see :func:`_sealed`)."""
     handles = {s: open(folder / f"entities-{s}.csv", "wb") for s in algorithm.STRATA}
@@ -190,7 +212,7 @@ def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[st
     counts = dict.fromkeys(algorithm.STRATA, 0)
     unordered = set()
     try:
-        for risk, n, text, candidates in _pool_blocks(plan, seed, bounds):
+        for risk, n, text, candidates in _pool_blocks(plan, seed, bounds, total):
             if risk not in handles:
                 raise ApplicationError(_("未知的信用风险分类：%(cls)s") % {"cls": risk}, code="bad_risk_class")
             data = text.encode("utf-8")
@@ -218,19 +240,20 @@ def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[st
     return counts, files, {s: h.hexdigest() for s, h in sealed_hashes.items()}
 
 
-def _seal_bounds(plan: DrawPlan, percent: dict[str, str]) -> dict[str, bytes]:
-    """Per stratum, the key bound under which the sealed candidates are kept (PostgreSQL only: it
-    hashes while it reads the pool). Sized from a count taken just before; if the pool grows in
-    between so that fewer than the quota pass, :func:`compute` falls back to ranking every line."""
+def _seal_bounds(plan: DrawPlan, percent: dict[str, str]) -> tuple[dict[str, bytes], int | None]:
+    """Per stratum, the key bound under which the sealed candidates are kept, and the pool's size
+    (PostgreSQL only: it hashes while it reads the pool). Sized from a count taken just before;
+    if the pool grows in between so that fewer than the quota pass, :func:`compute` falls back to
+    ranking every line."""
     if connection.vendor != "postgresql":
-        return {}
+        return {}, None
     counts = _pool_counts(plan)
     bounds = {}
     for s, n in counts.items():
         bound = algorithm.key_bound(algorithm.quota(percent.get(s, "0"), n), n)
         if s in algorithm.STRATA and bound is not None and n >= SEAL_MIN:
             bounds[s] = bound
-    return bounds
+    return bounds, sum(counts.values())
 
 
 def _inspectors(plan: DrawPlan) -> list[dict]:
@@ -291,8 +314,8 @@ def draw_commit(*, actor, plan: DrawPlan) -> Draw:
     public_id = secrets.token_hex(16)
     folder = draw_dir(public_id)
     folder.mkdir(parents=True, exist_ok=False)
-    bounds = _seal_bounds(plan, params["percent"])
-    counts, files, sealed = _write_pool(plan, folder, seed, bounds)
+    bounds, total = _seal_bounds(plan, params["percent"])
+    counts, files, sealed = _write_pool(plan, folder, seed, bounds, total)
     inspectors = _inspectors(plan)
     if len(inspectors) < plan.inspectors_per_entity:
         raise ApplicationError(_("检查人员名录不足 %(n)d 人") % {"n": plan.inspectors_per_entity}, code="pool_too_small")
@@ -371,7 +394,7 @@ def _sealed(draw: Draw, s: str, folder: Path) -> list[tuple[str, str, int]] | No
     keys = algorithm.entity_keys(bytes.fromhex(draw.seed_hex), [r[1] for r in rows])
     if any(key >= bound for key in keys):
         raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": f"sealed-{s}.csv"}, code="file_changed")
-    best = heapq.nsmallest(k, zip(keys, range(len(rows))))
+    best = sorted(zip(keys, range(len(rows))))[:k]
     return [(rows[i][1].decode(), rows[i][2].decode(), int(rows[i][0])) for _key, i in best]
 
 
