@@ -230,6 +230,8 @@ TRACE_SHARDS = int(os.environ.get("ZHIJIAN_TRACE_SHARDS", "8"))
 WEBHOOK_TIMEOUT = float(os.environ.get("ZHIJIAN_WEBHOOK_TIMEOUT", "5"))
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ZHIJIAN_WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_RETRY_BASE = float(os.environ.get("ZHIJIAN_WEBHOOK_RETRY_BASE", "30"))
+# Dispatch priority by event type pattern (lower first; others 1): registry facts start legal clocks.
+EVENT_PRIORITIES = {"entity.*": 0}
 EVENT_HANDLER_MODULES = [m for m in os.environ.get("ZHIJIAN_EVENT_HANDLER_MODULES", "").split(",") if m]
 
 LOGGING = {

@@ -170,3 +170,24 @@ def test_sigkill_mid_dispatch_then_restart_delivers_everything_once():
             assert not Delivery.objects.values("event").annotate(n=Count("id")).filter(n__gt=1).exists()
     finally:
         event_handlers.drop_effect_table()
+
+
+@events.handler("prio.*", name="tests.prio")
+def prio_seen(event):
+    calls.append(("prio", event.id))
+
+
+@pytest.mark.django_db
+def test_events_of_a_higher_priority_are_dispatched_first(settings):
+    """Registry facts (priority 0 by EVENT_PRIORITIES) overtake a backlog of follow-ups, whatever
+    the write path (emit, emit_many, emit_rows); within a priority, ids keep their order."""
+    settings.EVENT_PRIORITIES = {"prio.urgent": 0}
+    assert events.priority_of("prio.urgent") == 0 and events.priority_of("prio.later") == 1
+    later = [events.emit("prio.later", payload={"i": i}) for i in range(3)]
+    urgent = [events.emit("prio.urgent", payload={})]
+    urgent += events.emit_many([("prio.urgent", {}, "", "", "")])
+    urgent_ids = [e.id for e in urgent] + events.emit_rows([("prio.urgent", {}, "", "", "")])
+    assert set(Event.objects.filter(id__in=urgent_ids).values_list("priority", flat=True)) == {0}
+    while fan_out(batch=1):
+        pass
+    assert [i for _n, i in calls] == [*urgent_ids, *(e.id for e in later)]

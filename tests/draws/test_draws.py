@@ -338,3 +338,28 @@ def test_sealed_candidates_give_the_public_result_and_stay_private(org, client, 
     path.write_bytes(path.read_bytes()[:-20])
     with pytest.raises(ApplicationError, match="已被改动"):
         services.draw_execute(actor=leader, draw=draw3)
+
+
+def test_parallel_pool_pass_reads_one_snapshot_and_gives_the_public_result(transactional_db, monkeypatch):
+    """A large registry is read by one connection per core sharing an exported snapshot: the
+    files hold every pool line exactly once and the draw verifies from them."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("parallel reading uses PostgreSQL's exported snapshots")
+    monkeypatch.setattr(services, "SEAL_MIN", 0)
+    monkeypatch.setattr(services, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(services.os, "cpu_count", lambda: 3)
+    bureau = make_bureau("4419")
+    leader = make_user("leader", bureau=bureau)
+    entities = bulk_entities(700, seed=5)
+    for e in entities[::7]:
+        EntityRiskClass.objects.create(entity=e, risk_class="C", assessed_on=timezone.localdate(), source="test")
+    for i in range(6):
+        inspector(bureau, home=VILLAGES[i])
+    draw = run(plan_for((bureau, leader), ratios={"B": "5", "C": "20"}), leader)
+    folder = services.draw_dir(draw.public_id)
+    lines = [ln for s in "BC" for ln in (folder / f"entities-{s}.csv").read_bytes().splitlines()]
+    assert sorted(lines) == sorted(f"{e.credit_code},{e.division_code}".encode() for e in entities)
+    assert draw.params["counts"] == {"A": 0, "B": 600, "C": 100, "D": 0}
+    call_command("verify_draw", str(draw.pk), stdout=io.StringIO())

@@ -134,11 +134,12 @@ def fan_out(*, batch: int = 200, lease_seconds: float = 300) -> int:
     # Candidates first, ids only: a bounded in-memory top-N sort. Locking rows while sorting them
     # (LIMIT over FOR UPDATE SKIP LOCKED) sorts the whole backlog with its payloads, which spills
     # to disk once hundreds of thousands of events are due.
-    candidates = list(due.order_by("id").values_list("id", flat=True)[:batch * 3])
+    # (priority, id) order walks the partial index of pending events: registry facts first.
+    candidates = list(due.order_by("priority", "id").values_list("id", flat=True)[:batch * 3])
     if not candidates:
         return 0
     with transaction.atomic():
-        batch_events = list(_locked(due.filter(id__in=candidates).order_by("id"))[:batch])
+        batch_events = list(_locked(due.filter(id__in=candidates).order_by("priority", "id"))[:batch])
         if not batch_events:
             return 0
         types = {e.type for e in batch_events}

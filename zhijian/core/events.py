@@ -98,12 +98,23 @@ def _plain(payload: dict) -> dict:
     return json.loads(canonical_json(payload or {}))
 
 
+def priority_of(event_type: str) -> int:
+    """The dispatch priority of an event type: the first matching pattern of
+    ``settings.EVENT_PRIORITIES`` (lower goes first), else 1. Registry facts come first because
+    their legal clocks (push, village visit) start at once; follow-up notifications can wait."""
+    for pattern, priority in getattr(settings, "EVENT_PRIORITIES", {}).items():
+        if fnmatch.fnmatchcase(event_type, pattern):
+            return int(priority)
+    return 1
+
+
 def emit(event_type: str, *, payload: dict, division_code: str = "", object_type: str = "", object_id: str = ""):
     """Write one event in the caller's transaction and return it."""
     from .models import Event
 
     return Event.objects.create(
-        type=event_type, payload=_plain(payload), division_code=division_code or "", object_type=object_type, object_id=str(object_id or "")
+        type=event_type, payload=_plain(payload), division_code=division_code or "", object_type=object_type, object_id=str(object_id or ""),
+        priority=priority_of(event_type),
     )
 
 
@@ -117,7 +128,8 @@ def emit_many(rows: list[tuple[str, dict, str, str, str]], *, batch_size: int = 
     return bulk_insert(
         Event,
         [
-            Event(type=t, payload=_plain(p), division_code=d or "", object_type=ot or "", object_id=str(oid or ""))
+            Event(type=t, payload=_plain(p), division_code=d or "", object_type=ot or "", object_id=str(oid or ""),
+                  priority=priority_of(t))
             for t, p, d, ot, oid in rows
         ],
     )
@@ -222,8 +234,9 @@ def emit_rows(rows: list[tuple[str, dict, str, str, str]]) -> list[int]:
     instances (payloads stored as their canonical JSON); returns the ids."""
     from .models import Event
 
-    return insert_values(Event, ["type", "payload", "division_code", "object_type", "object_id"],
-                         [[t, EncodedJSON(canonical_json(p or {}).decode()), d or "", ot or "", str(oid or "")] for t, p, d, ot, oid in rows])
+    return insert_values(Event, ["type", "payload", "division_code", "object_type", "object_id", "priority"],
+                         [[t, EncodedJSON(canonical_json(p or {}).decode()), d or "", ot or "", str(oid or ""), priority_of(t)]
+                          for t, p, d, ot, oid in rows])
 
 
 def bulk_insert(model, objs: list, *, chunk: int = 5000) -> list:

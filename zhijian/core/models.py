@@ -132,6 +132,8 @@ class Event(models.Model):
     next_attempt_at = models.DateTimeField(_("下次处理"), auto_now_add=True)
     dispatched_at = models.DateTimeField(_("分发时间"), null=True, blank=True)
     last_error = models.TextField(_("最近错误"), blank=True)
+    # Dispatch order: lower first, then by id (settings.EVENT_PRIORITIES; see events.priority_of).
+    priority = models.PositiveSmallIntegerField(_("优先级"), default=1)
 
     objects = ScopedManager()
 
@@ -139,7 +141,11 @@ class Event(models.Model):
         verbose_name = _("事件")
         verbose_name_plural = _("事件")
         ordering = ["id"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="event_due")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="event_due"),
+            # The dispatcher walks pending events in (priority, id) order; done events stay out of it.
+            models.Index(fields=["priority", "id"], name="event_pending", condition=models.Q(state="pending")),
+        ]
 
     def __str__(self):
         return f"{self.type}#{self.pk}"

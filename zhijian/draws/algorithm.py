@@ -90,6 +90,14 @@ def key_bound(k: int, n: int) -> bytes | None:
     return ((want << 256) // n).to_bytes(32, "big")
 
 
+def fraction_bound(share) -> bytes | None:
+    """The key below which a ``share`` (a Decimal in (0, 1)) of uniformly random keys fall."""
+    if share >= 1:
+        return None
+    num, den = share.as_integer_ratio()
+    return ((num << 256) // den).to_bytes(32, "big")
+
+
 def select_blocks(seed: bytes, blocks, k: int, n_hint: int = 0) -> list[tuple[str, str]]:
     """:func:`select_stratum` over a pool file given as blocks of whole lines (any iterable of bytes
     that may be consumed once); identical result.

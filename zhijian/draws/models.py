@@ -199,20 +199,22 @@ class DrawItem(models.Model):
 
     scope_field = "division_code"
 
-    draw = models.ForeignKey(Draw, on_delete=models.CASCADE, related_name="items")
+    # Indexed by the (draw, credit_code) constraint; a large draw stores a few hundred thousand
+    # items at once, so every index here is one the queries need.
+    draw = models.ForeignKey(Draw, on_delete=models.CASCADE, related_name="items", db_index=False)
     # Resolved from the credit code at execution. No database constraint: checking one per item
     # (and key-share locking every drawn entity row) dominated storing a large draw; PROTECT still
     # applies to deletions through Django, and the item keeps its own credit and division codes.
     entity = models.ForeignKey("entities.MarketEntity", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                db_constraint=False)
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18)
-    division_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
+    division_code = models.CharField(_("区划代码"), max_length=12)
     stratum = models.CharField(_("风险分类"), max_length=1, choices=RiskClass.choices)
     rank = models.PositiveIntegerField(_("抽中顺位"))
     cert_nos = models.JSONField(_("检查人员执法证号"), default=list)
     inspector_ids = models.JSONField(default=list)
     excluded = models.JSONField(_("回避人员"), default=list)
-    joint = models.ForeignKey(JointInspection, null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    joint = models.ForeignKey(JointInspection, null=True, blank=True, on_delete=models.SET_NULL, related_name="items", db_index=False)
     result = models.CharField(_("检查结果"), max_length=20, choices=InspectionResult.choices, blank=True)
     result_note = models.CharField(_("结果说明"), max_length=500, blank=True)
     inspected_on = models.DateField(_("检查日期"), null=True, blank=True)
@@ -226,6 +228,12 @@ class DrawItem(models.Model):
         verbose_name_plural = _("抽中主体")
         ordering = ["draw", "stratum", "rank"]
         constraints = [models.UniqueConstraint(fields=["draw", "credit_code"], name="draw_item_unique")]
+        indexes = [
+            # Scoping filters by division prefix (LIKE 'prefix%'); the pattern index also serves equality.
+            models.Index(fields=["division_code"], name="draw_item_division", opclasses=["varchar_pattern_ops"]),
+            # Items join a joint inspection only after the merge; unmerged (NULL) rows stay out of it.
+            models.Index(fields=["joint"], name="draw_item_joint", condition=models.Q(joint__isnull=False)),
+        ]
 
     def __str__(self):
         return self.credit_code

@@ -4,7 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -30,6 +33,7 @@ DRAW_ROLES = (RoleCode.LEADER, RoleCode.DISPATCHER, RoleCode.ENFORCEMENT_OFFICER
 BATCH = 50_000
 SEAL_MIN = 100_000  # pools smaller than this are simply ranked in full at execution
 FLAT_MAX = 16_000_000  # one text value per stratum stays well under PostgreSQL's 1 GB limit
+PARALLEL_MIN = 1_000_000  # registries this large are read by one connection per core
 
 
 def draw_dir(public_id: str) -> Path:
@@ -126,61 +130,24 @@ def _pool_sql(plan: DrawPlan) -> tuple[str, list]:
     return sql, list(params)
 
 
-def _pool_counts(plan: DrawPlan) -> dict[str, int]:
-    inner, params = _pool_sql(plan)
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT p.risk, count(*) FROM ({inner}) p GROUP BY p.risk", params)
-        return dict(cur.fetchall())
-
-
-def _pool_blocks(plan: DrawPlan, seed: bytes = b"", bounds: dict[str, bytes] | None = None, total: int | None = None):
+def _pool_blocks(plan: DrawPlan, seed: bytes = b"", bounds: dict[str, bytes] | None = None, rows_hint: int = 0):
     """Yield ``(stratum, rows, block, sealed)``: whole pool lines ``credit_code,division_code\n`` as
     large blocks of text, in the order the database reads them (the algorithm does not depend on
     the order of a file, only on its published content).
 
-    On PostgreSQL one pass builds the lines: for a pool of known size up to ``FLAT_MAX`` one plain
-    aggregate per stratum (no sort: before version 16 string_agg cannot be hash-grouped), else
-    one group per stratum and range of ids. With ``bounds`` (stratum → key bound) and the seed,
-    the same pass also returns, in ``sealed``, the lines ``id,credit_code,division_code\n`` whose
-    entity key SHA-256(seed ‖ "entity:" ‖ code) lies below the bound: the few candidates the draw
-    will rank.
+    On PostgreSQL the lines are built by the database (see :func:`_pg_pool_sql`); with ``bounds``
+    (stratum → key bound) and the seed, the same pass also returns, in ``sealed``, the lines
+    ``id,credit_code,division_code\n`` whose entity key SHA-256(seed ‖ "entity:" ‖ code) lies below
+    the bound: the few candidates the draw will rank. A large pool is read in parallel, one id range
+    per core, by connections that share one exported snapshot, so the parts add up to exactly the
+    pool as of one moment.
     """
     inner, params = _pool_sql(plan)
+    if connection.vendor == "postgresql":
+        parts = max(1, min(os.cpu_count() or 1, 4)) if rows_hint >= PARALLEL_MIN else 1
+        yield from _pg_pool(inner, params, seed, bounds or {}, parts, grouped=rows_hint > FLAT_MAX)
+        return
     with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute("SET LOCAL work_mem = '1GB'")
-            cur.execute("SET LOCAL jit = off")  # one long scan: compiling costs more than it saves
-            line = "p.credit_code || ',' || p.division_code || E'\\n'"
-            sealed_sql, sealed_params = "''", []
-            if bounds:
-                bound = "CASE p.risk " + " ".join("WHEN %s THEN %s::bytea" for _s in bounds) + " ELSE '\\x'::bytea END"
-                sealed_sql = (f"string_agg(p.id::text || ',' || {line}, '') "
-                              f"FILTER (WHERE sha256(%s::bytea || textsend(p.credit_code)) < {bound})")
-                sealed_params = [seed + b"entity:"] + [x for item in bounds.items() for x in item]
-            if total is not None and total <= FLAT_MAX:
-                cols, flat_params = [], []
-                for r in algorithm.STRATA:
-                    cols.append(f"count(*) FILTER (WHERE p.risk = '{r}'), string_agg({line}, '') FILTER (WHERE p.risk = '{r}')")
-                    if r in (bounds or {}):
-                        cols.append(f"string_agg(p.id::text || ',' || {line}, '') FILTER (WHERE p.risk = '{r}' "
-                                    "AND sha256(%s::bytea || textsend(p.credit_code)) < %s::bytea)")
-                        flat_params += [seed + b"entity:", bounds[r]]
-                    else:
-                        cols.append("''")
-                cur.execute(f"SELECT count(*), {', '.join(cols)} FROM ({inner}) p", [*flat_params, *params])
-                n_all, *rest = cur.fetchone()
-                if n_all != sum(rest[0::3]):
-                    raise ApplicationError(_("未知的信用风险分类：%(cls)s") % {"cls": "?"}, code="bad_risk_class")
-                for r, n, text, sealed in zip(algorithm.STRATA, rest[0::3], rest[1::3], rest[2::3]):
-                    yield r, n, text or "", sealed or ""
-                return
-            cur.execute(
-                f"SELECT p.risk, count(*), string_agg({line}, ''), {sealed_sql} "
-                f"FROM ({inner}) p GROUP BY p.risk, p.id >> 16 ORDER BY p.risk, p.id >> 16", [*sealed_params, *params])
-            while rows := cur.fetchmany(64):
-                for risk, n, text, sealed in rows:
-                    yield risk, n, text, sealed or ""
-            return
         sql = (f"SELECT p.risk, p.credit_code || ',' || p.division_code || char(10) FROM ({inner}) p ORDER BY p.risk, p.id"
                if connection.vendor == "sqlite" else
                f"SELECT p.risk, p.credit_code || ',' || p.division_code || '\n' FROM ({inner}) p ORDER BY p.risk, p.id")
@@ -193,6 +160,91 @@ def _pool_blocks(plan: DrawPlan, seed: bytes = b"", bounds: dict[str, bytes] | N
                 yield risk, len(lines), "".join(lines), ""
 
 
+def _pg_pool_sql(inner: str, params: list, seed: bytes, bounds: dict[str, bytes], grouped: bool, lo=None, hi=None):
+    """One pass over (part of) the pool: per stratum the count, the lines and the sealed candidates.
+
+    Plain aggregates with a FILTER per stratum (no sort: before PostgreSQL 16 ``string_agg``
+    cannot be hash-grouped); ``grouped`` (pools above ``FLAT_MAX``) groups by stratum and range of
+    ids instead, to keep each text well under PostgreSQL's 1 GB per value.
+    """
+    line = "p.credit_code || ',' || p.division_code || E'\\n'"
+    where, where_params = "", []
+    if lo is not None:
+        where, where_params = " WHERE p.id >= %s AND p.id < %s", [lo, hi]
+    key = "sha256(%s::bytea || textsend(p.credit_code))"
+    if grouped:
+        bound = "CASE p.risk " + " ".join("WHEN %s THEN %s::bytea" for _s in bounds) + " ELSE '\\x'::bytea END"
+        sealed = f"string_agg(p.id::text || ',' || {line}, '') FILTER (WHERE {key} < {bound})" if bounds else "''"
+        sql_params = ([seed + b"entity:"] + [x for item in bounds.items() for x in item]) if bounds else []
+        return (f"SELECT p.risk, count(*), string_agg({line}, ''), {sealed} FROM ({inner}) p{where} "
+                "GROUP BY p.risk, p.id >> 16 ORDER BY p.risk, p.id >> 16", [*sql_params, *params, *where_params])
+    cols, sql_params = [], []
+    for r in algorithm.STRATA:
+        cols.append(f"'{r}', count(*) FILTER (WHERE p.risk = '{r}'), string_agg({line}, '') FILTER (WHERE p.risk = '{r}')")
+        if r in bounds:
+            cols.append(f"string_agg(p.id::text || ',' || {line}, '') FILTER (WHERE p.risk = '{r}' AND {key} < %s::bytea)")
+            sql_params += [seed + b"entity:", bounds[r]]
+        else:
+            cols.append("''")
+    return f"SELECT count(*), {', '.join(cols)} FROM ({inner}) p{where}", [*sql_params, *params, *where_params]
+
+
+def _pg_rows(cur, grouped: bool):
+    """The pass's result as (stratum, count, text, sealed) rows."""
+    if grouped:
+        return [(r, n, t or "", c or "") for r, n, t, c in cur.fetchall()]
+    n_all, *rest = cur.fetchone()
+    rows = [(rest[i], rest[i + 1], rest[i + 2] or "", rest[i + 3] or "") for i in range(0, len(rest), 4)]
+    if n_all != sum(r[1] for r in rows):
+        raise ApplicationError(_("未知的信用风险分类：%(cls)s") % {"cls": "?"}, code="bad_risk_class")
+    return rows
+
+
+def _pg_setup(cur) -> None:
+    cur.execute("SET LOCAL work_mem = '1GB'")
+    cur.execute("SET LOCAL jit = off")  # one long scan: compiling costs more than it saves
+
+
+def _pg_pool(inner: str, params: list, seed: bytes, bounds: dict[str, bytes], parts: int, grouped: bool):
+    if parts <= 1:
+        with connection.cursor() as cur:
+            _pg_setup(cur)
+            cur.execute(*_pg_pool_sql(inner, params, seed, bounds, grouped))
+            yield from _pg_rows(cur, grouped)
+        return
+    from psycopg import IsolationLevel
+
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT min(p.id), max(p.id) FROM ({inner}) p", params)
+        lo, hi = cur.fetchone()
+        if lo is None:
+            return
+        cur.execute("SELECT pg_export_snapshot()")
+        snapshot = cur.fetchone()[0]
+    if not re.fullmatch(r"[0-9A-F-]+", snapshot):
+        raise ApplicationError(_("数据库快照无效"), code="bad_snapshot")
+    step = (hi + 1 - lo + parts - 1) // parts
+    ranges = [(lo + i * step, min(hi + 1, lo + (i + 1) * step)) for i in range(parts)]
+
+    def run(bounds_range):
+        # Each part on a connection of its own, in the exporting transaction's snapshot.
+        conn = connection.get_new_connection(connection.get_connection_params())
+        try:
+            conn.isolation_level = IsolationLevel.REPEATABLE_READ
+            with conn.cursor() as c:
+                c.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # an id like 00000003-0000001B-1 (checked above)
+                _pg_setup(c)
+                c.execute(*_pg_pool_sql(inner, params, seed, bounds, grouped, *bounds_range))
+                return _pg_rows(c, grouped)
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        results = list(pool.map(run, ranges))
+    for rows in results:  # parts in id order, strata in order within each
+        yield from rows
+
+
 def _bad_line(text: str) -> str:
     """The credit code of the first line that is not ``code,division`` (one comma, nothing that splits lines)."""
     for line in text.split("\n")[:-1]:
@@ -202,7 +254,7 @@ def _bad_line(text: str) -> str:
 
 
 def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[str, bytes] | None = None,
-                total: int | None = None):
+                rows_hint: int = 0):
     """Write the pool into one file per stratum; return counts, SHA-256s and, with ``bounds``, the
     SHA-256s of the sealed candidate files (``sealed-S.csv``, never published: see :func:`_sealed`)."""
     handles = {s: open(folder / f"entities-{s}.csv", "wb") for s in algorithm.STRATA}
@@ -212,7 +264,7 @@ def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[st
     counts = dict.fromkeys(algorithm.STRATA, 0)
     unordered = set()
     try:
-        for risk, n, text, candidates in _pool_blocks(plan, seed, bounds, total):
+        for risk, n, text, candidates in _pool_blocks(plan, seed, bounds, rows_hint):
             if risk not in handles:
                 raise ApplicationError(_("未知的信用风险分类：%(cls)s") % {"cls": risk}, code="bad_risk_class")
             data = text.encode("utf-8")
@@ -240,20 +292,28 @@ def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[st
     return counts, files, {s: h.hexdigest() for s, h in sealed_hashes.items()}
 
 
-def _seal_bounds(plan: DrawPlan, percent: dict[str, str]) -> tuple[dict[str, bytes], int | None]:
-    """Per stratum, the key bound under which the sealed candidates are kept, and the pool's size
-    (PostgreSQL only: it hashes while it reads the pool). Sized from a count taken just before;
-    if the pool grows in between so that fewer than the quota pass, :func:`compute` falls back to
-    ranking every line."""
+def _seal_bounds(percent: dict[str, str]) -> tuple[dict[str, bytes], int]:
+    """Per stratum, the key bound under which the sealed candidates are kept (PostgreSQL only: it
+    hashes while it reads the pool), and the planner's estimate of the registry's size.
+
+    The bound is the quota's share of the key space plus a margin (3 % of it and 0.2 % of all
+    keys): for pools of a million and more, fewer than the quota below it happens with negligible
+    probability; for a smaller pool it may, and :func:`compute` then ranks every line (quick at
+    that size), so the result never depends on the bound.
+    """
     if connection.vendor != "postgresql":
-        return {}, None
-    counts = _pool_counts(plan)
+        return {}, 0
+    with connection.cursor() as cur:
+        cur.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [MarketEntity._meta.db_table])
+        estimate = max(0, (cur.fetchone() or [0])[0] or 0)
+    if estimate < SEAL_MIN:
+        return {}, estimate
     bounds = {}
-    for s, n in counts.items():
-        bound = algorithm.key_bound(algorithm.quota(percent.get(s, "0"), n), n)
-        if s in algorithm.STRATA and bound is not None and n >= SEAL_MIN:
-            bounds[s] = bound
-    return bounds, sum(counts.values())
+    for s in algorithm.STRATA:
+        share = Decimal(str(percent.get(s, "0"))) / 100
+        if 0 < share <= Decimal("0.9"):
+            bounds[s] = algorithm.fraction_bound(share * Decimal("1.03") + Decimal("0.002"))
+    return bounds, estimate
 
 
 def _inspectors(plan: DrawPlan) -> list[dict]:
@@ -314,8 +374,8 @@ def draw_commit(*, actor, plan: DrawPlan) -> Draw:
     public_id = secrets.token_hex(16)
     folder = draw_dir(public_id)
     folder.mkdir(parents=True, exist_ok=False)
-    bounds, total = _seal_bounds(plan, params["percent"])
-    counts, files, sealed = _write_pool(plan, folder, seed, bounds, total)
+    bounds, rows_hint = _seal_bounds(params["percent"])
+    counts, files, sealed = _write_pool(plan, folder, seed, bounds, rows_hint)
     inspectors = _inspectors(plan)
     if len(inspectors) < plan.inspectors_per_entity:
         raise ApplicationError(_("检查人员名录不足 %(n)d 人") % {"n": plan.inspectors_per_entity}, code="pool_too_small")
@@ -353,6 +413,14 @@ def public_summary(draw: Draw) -> dict:
 
 
 READ = 8 << 20
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(READ):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _file_blocks(path: Path, h):
@@ -409,19 +477,30 @@ def compute(draw: Draw, *, use_stored_exclusions: dict | None = None, sealed: bo
         raise ApplicationError(_("随机种子与承诺值不符"), code="seed_mismatch")
     folder = draw_dir(draw.public_id)
     strata = {}
+    # Pool files ranked from sealed candidates are hashed in a thread while the inspectors are
+    # assigned (hashlib releases the GIL); every file is checked before anything is returned.
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        return _compute(draw, seed, folder, strata, hasher, sealed)
+
+
+def _compute(draw: Draw, seed: bytes, folder: Path, strata: dict, hasher, sealed: bool):
+    checks = []
     for s in algorithm.STRATA:
         name = f"entities-{s}.csv"
-        h = hashlib.sha256()
         picked = _sealed(draw, s, folder) if sealed else None
         if picked is None:
+            h = hashlib.sha256()
             strata[s] = algorithm.select_blocks(seed, _file_blocks(folder / name, h), draw.params["quota"][s],
                                                 draw.params.get("counts", {}).get(s, 0))
+            checks.append((name, h.hexdigest))
         else:
-            for _block in _file_blocks(folder / name, h):
-                pass
             strata[s] = picked
-        if h.hexdigest() != draw.files[name]:
-            raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": name}, code="file_changed")
+            checks.append((name, hasher.submit(_file_sha256, folder / name).result))
+
+    def check_files():
+        for name, digest in checks:
+            if digest() != draw.files[name]:
+                raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": name}, code="file_changed")
     data = (folder / "inspectors.csv").read_bytes()
     if hashlib.sha256(data).hexdigest() != draw.files["inspectors.csv"]:
         raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": "inspectors.csv"}, code="file_changed")
@@ -434,11 +513,13 @@ def compute(draw: Draw, *, use_stored_exclusions: dict | None = None, sealed: bo
     try:
         chosen = algorithm.assign(seed, selected, inspectors, excluded, draw.params["per_entity"], cover)
     except algorithm.PoolTooSmall as exc:
+        check_files()
         raise ApplicationError(
             _("主体 %(code)s 回避后仅有 %(n)d 名符合条件的检查人员，需要 %(k)d 名：请扩大检查人员名录")
             % {"code": exc.credit_code, "n": exc.eligible, "k": exc.needed},
             code="pool_too_small", extra={"credit_code": exc.credit_code, "eligible": exc.eligible},
         ) from exc
+    check_files()
     return strata, chosen, excluded
 
 
