@@ -1,4 +1,4 @@
-"""In-process reactions to registry events: evaluate the push rules (C1) and notify the village (G1).
+"""In-process reactions to registry events: evaluate the push rules (C1), then notify the village (G1).
 
 Set-based: the dispatcher hands the handler every ``entity.*`` event of a claimed batch at once
 (``batch=True``), so an import chunk of 5,000 codes — or 200 single registrations — is pushed by
@@ -27,6 +27,11 @@ def _entities_in(event) -> int:
 @events.handler("entity.*", name="coordination.push", batch=5000, weigh=_entities_in)
 def push_on_entity_events(evs) -> None:
     services.push_events(list(evs))
+
+
+@events.handler(services.VILLAGE_EVENT, name="coordination.village", batch=True)
+def village_tasks(evs) -> None:
+    services.villages_from_events(list(evs))
 
 
 def push_on_entity_event(event) -> None:

@@ -376,14 +376,8 @@ def _village_spec(entity, push_batch: PushBatch, divisions: dict[str, str] | Non
                     deadline_rule=VILLAGE_DEADLINE_RULE, description=description)
 
 
-def notify_villages(push_batches: list[PushBatch], *, trace_extra: list[dict] | None = None) -> list:
-    """G1 in bulk: each registration or address/scope change reaches its village as a grid
-    first-visit task, idempotent per entity and trigger (``source_ref``), due by the
-    ``grid.first_visit`` rule (10 working days). One query finds the tasks that already exist,
-    one for the villages' names; the tasks are created by ``supervision.tasks_create_bulk``
-    (which also appends ``trace_extra``, chain heads in order)."""
-    from zhijian.geo.models import Division
-    from zhijian.supervision import services as supervision
+def _village_tasks_of(push_batches: list[PushBatch]) -> set:
+    """(entity id, source_ref) of the village tasks these pushes already have."""
     from zhijian.supervision.models import Task
 
     refs = {f"push:{b.trigger_key}"[:64] for b in push_batches}
@@ -392,6 +386,19 @@ def notify_villages(push_batches: list[PushBatch], *, trace_extra: list[dict] | 
     for part in _chunks(ids):
         have.update(Task.objects.filter(entity_id__in=part, business_line=VILLAGE_BUSINESS_LINE, source_ref__in=refs)
                     .values_list("entity_id", "source_ref"))
+    return have
+
+
+def notify_villages(push_batches: list[PushBatch], *, trace_extra: list[dict] | None = None) -> list:
+    """G1 in bulk: each registration or address/scope change reaches its village as a grid
+    first-visit task, idempotent per entity and trigger (``source_ref``), due by the
+    ``grid.first_visit`` rule (10 working days). One query finds the tasks that already exist,
+    one for the villages' names; the tasks are created by ``supervision.tasks_create_bulk``
+    (which also appends ``trace_extra``, chain heads in order)."""
+    from zhijian.geo.models import Division
+    from zhijian.supervision import services as supervision
+
+    have = _village_tasks_of(push_batches)
     need_div = {b.entity.division_code for b in push_batches
                 if not (getattr(b.entity, "grid", None) is not None and b.entity.grid.level == 2)}
     divisions = {}
@@ -447,8 +454,9 @@ def push_events(evs: list, *, index=None) -> list[PushBatch]:
 
     One query per 900 codes loads the entities; each is matched in memory against the compiled
     rules (identical (industry, scope, licences) matched once); the items of all of them are
-    written by one set-based insert with one ``push.created`` event per department and county; the village tasks by
-    ``supervision.tasks_create_bulk``; one trace entry for the items and one for the tasks.
+    written by one set-based insert with one ``push.created`` event per department and county, and
+    one trace entry; the village tasks follow from one ``village.notify`` event
+    (:func:`villages_from_events`, ``supervision.tasks_create_bulk``, one trace entry).
     Idempotent: one item per (entity, matter, department, trigger event), one village task per
     (entity, trigger event).
     """
@@ -481,14 +489,38 @@ def push_events(evs: list, *, index=None) -> list[PushBatch]:
         if to_village:
             village.append(b)
     _items, entry = _create_items_bulk(batches)
-    extra = [entry] if entry else []
-    if village:
-        notify_villages(village, trace_extra=extra)
-    elif extra:
+    if entry:
         from zhijian.supervision.services import _record_sorted
 
-        _record_sorted(None, extra)
+        _record_sorted(None, [entry])
+    if village:  # a redelivered event finds its village tasks there already
+        have = _village_tasks_of(village)
+        village = [b for b in village if (b.entity.pk, f"push:{b.trigger_key}"[:64]) not in have]
+    if village:
+        # The village tasks follow in a transaction of their own (handler ``coordination.village``
+        # on this event): a chunk's inbox items commit without waiting for them, and a burst of
+        # registrations reaches every inbox before the villages' work (G1 allows an hour).
+        pushes = [[b.entity.pk, b.trigger, b.trigger_key, b.source_event_id, b.items] for b in village]
+        division = _common_prefix([b.entity.division_code for b in village])
+        events.emit_rows([(VILLAGE_EVENT, {"pushes": pushes}, division, "", "")])
     return [b for b, _t in batches]
+
+
+VILLAGE_EVENT = "village.notify"  # internal: only the handler below reads it
+
+
+def villages_from_events(evs: list) -> list:
+    """The village first-visit tasks of the pushes listed by ``village.notify`` events."""
+    from zhijian.entities.models import MarketEntity
+
+    pushes = [p for ev in evs for p in (ev.payload or {}).get("pushes", [])]
+    ids = sorted({p[0] for p in pushes})
+    entities = {}
+    for part in _chunks(ids):
+        entities.update((e.pk, e) for e in MarketEntity.objects.filter(pk__in=part).select_related("grid"))
+    batches = [PushBatch(entities[eid], trigger, key, source, list(depts))
+               for eid, trigger, key, source, depts in pushes if eid in entities]
+    return notify_villages(batches) if batches else []
 
 
 @transaction.atomic
