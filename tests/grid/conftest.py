@@ -60,3 +60,21 @@ def build_city():
 @pytest.fixture
 def city(db):
     return build_city()
+
+
+def drain():
+    """Run the event dispatcher synchronously until nothing is due: the in-process handlers (push,
+    the village task → case hand-over, the case's end → task and referral) then webhooks."""
+    from zhijian.core import events
+    from zhijian.core.dispatch import Dispatcher
+
+    events.load_handlers()
+    worker = Dispatcher(batch=200, concurrency=1, timeout=2)
+    try:
+        worker.drain()
+    finally:
+        worker.close()
+    from zhijian.core.models import Event
+
+    failed = list(Event.objects.exclude(last_error="").values_list("type", "last_error"))
+    assert not failed, failed  # a handler that raised would only be retried later: make it loud here

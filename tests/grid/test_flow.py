@@ -43,7 +43,14 @@ def test_first_visit_limit_counts_working_days_across_national_day(city):
 
 
 def test_whole_flow_notice_recheck_joint_and_routing_to_the_market_regulator(city):
-    case = services.case_assign(actor=city.dispatcher, case=_open(city), today=D(2026, 9, 22))
+    from tests.grid.conftest import drain
+    from zhijian.supervision import services as sv
+    from zhijian.supervision.choices import TaskState
+    from zhijian.supervision.models import Task
+
+    village = sv.task_create(actor=None, entity=city.entity, title="首次走访", source="clue", business_line="grid_first_visit",
+                             deadline_rule="grid.first_visit")
+    case = services.case_assign(actor=city.dispatcher, case=_open(city, task=village), today=D(2026, 9, 22))
 
     with pytest.raises(ApplicationError, match="只有已送达书面告知书"):
         services.recheck(actor=city.officer, case=case, items={}, today=D(2026, 9, 23))
@@ -82,6 +89,17 @@ def test_whole_flow_notice_recheck_joint_and_routing_to_the_market_regulator(cit
     assert [s.action for s in case.steps.all()] == ["open", "assign", "first_visit", "notice", "recheck", "route"]
     with pytest.raises(ApplicationError, match="已办结、已移交或已撤销的事项不能撤销"):
         services.case_cancel(actor=city.dispatcher, case=case, reason="重复")
+
+    # The handlers: the village's task is done (archived through the task loop), and the county
+    # bureau has one task, due 15 wd after the routing day (Fri 6 Nov: 9–13, 16–20, 23–27 Nov).
+    drain()
+    village.refresh_from_db()
+    assert village.state == TaskState.ARCHIVED
+    county = Task.objects.get(source_ref=f"grid:case:{case.pk}")
+    assert county.bureau == city.county and county.state == TaskState.DISPATCHED and county.due_on == D(2026, 11, 27)
+    assert county.business_line == "registration_address" and case.number in county.title
+    drain()
+    assert Task.objects.filter(source_ref=f"grid:case:{case.pk}").count() == 1
 
 
 def test_visit_without_problems_closes_and_fixed_at_recheck_closes(city):

@@ -71,3 +71,37 @@ def test_records_cannot_be_linked_to_closed_tasks(make_task, station, officer_a)
 def test_unknown_stage_is_a_programming_error(clean_requirements):
     with pytest.raises(ValueError):
         requirements.register("x", _photo, stages=["finish"])
+
+
+def test_grid_first_visit_tasks_are_proven_by_their_ended_grid_case(make_task, station, officer_a, leader):
+    """The village's grid task is worked as a grid case, never as an inspection: the ended case
+    (kind grid_case, final) is its record instead of the registered checks; other lines keep them."""
+    grid = make_task(TaskState.EXECUTING, bureau=station, assignee=officer_a, business_line="grid_first_visit")
+    with pytest.raises(ApplicationError) as exc:
+        services.task_submit(actor=officer_a, task=grid)
+    assert exc.value.extra["missing"] == ["缺少已办结的网格事项"]
+    services.task_link_record(task=grid, kind="grid_case", record_id="7", signed=False)
+    with pytest.raises(ApplicationError, match="缺少已办结的网格事项"):
+        services.task_submit(actor=officer_a, task=grid)
+    services.task_link_record(task=grid, kind="grid_case", record_id="7", signed=True)
+    services.task_submit(actor=officer_a, task=grid)
+    services.task_review(actor=leader, task=grid, approve=True)
+    services.task_archive(actor=leader, task=grid)
+    assert grid.state == TaskState.ARCHIVED
+
+    food = make_task(TaskState.EXECUTING, bureau=station, assignee=officer_a, business_line="食品销售")
+    services.task_link_record(task=food, kind="grid_case", record_id="8", signed=True)
+    with pytest.raises(ApplicationError, match="现场检查笔录"):  # the inspections app's check still applies
+        services.task_submit(actor=officer_a, task=food)
+
+
+def test_a_task_on_an_unregistered_place_names_its_division(dispatcher, station, far_officer):
+    with pytest.raises(ApplicationError, match="请选择市场主体"):
+        services.task_create(actor=dispatcher, entity=None, title="无照经营核查", source="clue")
+    task = services.task_create(actor=dispatcher, entity=None, division_code="441900003001", title="无照经营核查", source="clue",
+                                bureau=station)
+    assert task.entity is None and task.division_code == "441900003001" and task.state == TaskState.DISPATCHED
+    assert Event.objects.get(type="task.created", object_id=str(task.pk)).payload["credit_code"] == ""
+    with pytest.raises(ApplicationError) as exc:
+        services.task_create(actor=far_officer, entity=None, division_code="441900003001", title="无照经营核查", source="clue")
+    assert exc.value.status == 404

@@ -1,9 +1,14 @@
-"""In-process reactions (see docs/events.md): the hand-over from coordination (C1) to the grid flow.
+"""In-process reactions (see docs/events.md): every hand-over between the grid flow and the other apps.
 
-``zhijian.coordination.services.notify_village`` creates the village's supervision task
+In: ``zhijian.coordination.services.notify_village`` creates the village's supervision task
 (business line ``grid_first_visit``, source_ref ``push:event:<id>``); when its ``task.created``
 event is dispatched, the grid case opens here, received on the day the task was created. The
 trigger (registration / address change / scope change) is read from the pushed event's type.
+
+Out: when a case ends (``grid.case_*`` into 已办结 / 已分流移交 / 已撤销) its village task is
+finished through the task loop (``services.finish_village_task``); when a case is routed
+(``grid.case_route``) the department gets a clue or the county bureau a task
+(``services.route_work``). Two handlers, so each effect is its own transaction.
 """
 from __future__ import annotations
 
@@ -66,3 +71,33 @@ def open_cases_for_village_tasks(evs) -> None:
 def open_case_for_village_task(event):
     """One ``task.created`` event: the same path with a batch of one."""
     open_cases_for_village_tasks([event])
+
+
+def _ended_case(event):
+    from .choices import FINAL_STATES
+    from .services import ENDING_EVENTS, _case_for_work
+
+    payload = event.payload or {}
+    if event.type not in ENDING_EVENTS or payload.get("state") not in FINAL_STATES or not payload.get("case_id"):
+        return None
+    return _case_for_work(payload["case_id"])
+
+
+@events.handler("grid.case_*", name="grid.finish_village_task")
+def finish_village_task(event) -> None:
+    """A case ended: finish (or cancel) its village supervision task."""
+    case = _ended_case(event)
+    if case is not None and case.task_id:
+        from . import services
+
+        services.finish_village_task(case=case)
+
+
+@events.handler("grid.case_route", name="grid.route_work")
+def route_work(event) -> None:
+    """A case was routed: a clue for the licensing department or a task for the county bureau."""
+    case = _ended_case(event)
+    if case is not None:
+        from . import services
+
+        services.route_work(case=case)

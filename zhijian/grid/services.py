@@ -32,7 +32,7 @@ from zhijian.org.choices import BureauLevel, RoleCode
 from zhijian.org.models import Bureau, Department
 
 from .choices import (
-    MATTER_ORDER, OPEN_STATES, RECTIFY_RULE, STATE_RULES, CaseAction, CaseState, ClueKind, ClueState, ItemResult, Matter, OrderState,
+    FINAL_STATES, MATTER_ORDER, OPEN_STATES, RECTIFY_RULE, STATE_RULES, CaseAction, CaseState, ClueKind, ClueState, ItemResult, Matter, OrderState,
     RouteTarget, Trigger, VisitKind,
 )
 from .models import Clue, CaseStep, DutyStatus, EmergencyOrder, GridCase, NoticeCounter, OrderRecipient, RoutingRule, Visit, VisitItem
@@ -278,7 +278,9 @@ def cases_open_for_tasks(rows, *, auto_assign: bool | None = None) -> list[GridC
     of cases and of their steps, one UPDATE for their numbers, one ``grid.case_opened`` event per
     case, one trace entry for the batch (a batch of one is traced on its case, as ``case_open``
     does). Returns the cases it created."""
-    rows = [r for r in rows if r[0].entity_id is not None]
+    # A task without a source_ref is keyed "task:<id>" (as case_open_for_task does) before the
+    # lookup of existing cases, so a case opened directly for the task is found, not inserted twice.
+    rows = [(t, trigger, ref or f"task:{t.pk}", today) for t, trigger, ref, today in rows if t.entity_id is not None]
     if not rows:
         return []
     have = set()
@@ -307,7 +309,6 @@ def cases_open_for_tasks(rows, *, auto_assign: bool | None = None) -> list[GridC
         if trigger not in Trigger.values:
             raise ApplicationError(_("未知的触发类型：%(t)s") % {"t": trigger}, code="bad_trigger")
         entity = task.entity
-        trigger_ref = trigger_ref or f"task:{task.pk}"
         key = (entity.pk, trigger, trigger_ref)
         if key in have:
             continue
@@ -631,6 +632,162 @@ def route_for(case, matters: list[str] | None = None) -> Route:
         return Route(RouteTarget.DEPARTMENT, rule, department=_department_for(rule.department_code, case.division_code))
     county = responsible_bureau(case.division_code, level=BureauLevel.COUNTY) or responsible_bureau(case.division_code, level=BureauLevel.CITY)
     return Route(RouteTarget.MARKET_REGULATOR, rule, bureau=county)
+
+
+# --- the case's end: its village task, and the routed case's work (grid → supervision, C4) ---------
+#
+# Run by the in-process handlers in ``handlers.py`` on the committed ``grid.case_*`` events, one
+# handler per effect, each in its own transaction with its exactly-once marker: the officer's step
+# never waits on (or fails with) another app's rules, and each transaction takes at most one
+# counter and then one trace chain head (the lock order of docs/events.md). Both are idempotent
+# on their own too (a replayed event or a second call finds the work done and does nothing).
+
+VILLAGE_TASK_LINE = "grid_first_visit"  # zhijian.coordination.services.VILLAGE_BUSINESS_LINE
+CASE_RECORD_KIND = "grid_case"  # the record supervision.services.OWN_RECORD_LINES asks of that line
+# Events of the moves that can end a case.
+ENDING_EVENTS = {f"grid.case_{a}" for a in (CaseAction.FIRST_VISIT, CaseAction.RECHECK, CaseAction.JOINT, CaseAction.ROUTE,
+                                             CaseAction.CANCEL)}
+# The county bureau verifies a routed case as a clue of an offence: 15 working days to decide.
+REFERRAL_RULE = "penalty.clue_verify"
+# Business line of the county bureau's task, by the first unresolved matter.
+REFERRAL_LINES = {
+    Matter.UNLICENSED: "unlicensed_operation", Matter.LICENCE: "unlicensed_operation",
+    Matter.ADDRESS: "registration_address", Matter.OPERATING: "registration_address",
+    Matter.ANNUAL_REPORT: "annual_report", Matter.DISPLAY: "licence_display",
+}
+
+
+def _case_for_work(case_id):
+    return (GridCase.objects.select_related("entity", "clue", "task", "task__entity", "task__bureau", "assignee", "assignee__bureau",
+                                            "bureau", "routed_bureau", "routed_department", "routing_rule")
+            .filter(pk=case_id).first())
+
+
+@transaction.atomic
+def finish_village_task(*, case):
+    """End the village's supervision task of an ended case through the task loop's own services
+    (system steps, ``actor=None``): a closed or routed case is linked to the task as its record
+    (kind ``grid_case``, final) and the task goes 派发 (to the case's officer) → 受领 → 开始执行 →
+    提交审核 → 审核通过 → 已归档 from wherever it stands; a cancelled case cancels it (已撤销).
+    Only tasks of the village line; a task already archived or cancelled is left alone.
+    Returns the task, or None when there was nothing to do."""
+    from zhijian.supervision import services as sv
+    from zhijian.supervision.choices import TaskState
+
+    task = case.task
+    if case.state not in FINAL_STATES or task is None or task.business_line != VILLAGE_TASK_LINE or not task.is_open:
+        return None
+    comment = _("网格事项 %(number)s %(state)s：%(resolution)s") % {
+        "number": case.number, "state": case.get_state_display(), "resolution": case.resolution or "—"}
+    if case.state == CaseState.CANCELLED:
+        return sv.task_cancel(actor=None, task=task, reason=comment)
+    sv.task_link_record(task=task, kind=CASE_RECORD_KIND, record_id=case.pk, signed=True)
+    if task.state == TaskState.REGISTERED:
+        dispatched = False
+        if case.assignee_id:
+            try:
+                sv.task_dispatch(actor=None, task=task, assignee=case.assignee)
+                dispatched = True
+            except ApplicationError:  # the officer's unit does not cover the place: to the case's unit
+                pass
+        if not dispatched:
+            sv.task_dispatch(actor=None, task=task, bureau=case.bureau or responsible_bureau(case.division_code))
+    if task.state == TaskState.DISPATCHED:
+        sv.task_accept(actor=None, task=task)
+    if task.state == TaskState.ACCEPTED:
+        sv.task_start(actor=None, task=task)
+    if task.state == TaskState.EXECUTING:
+        sv.task_submit(actor=None, task=task)
+    if task.state == TaskState.REVIEW:
+        sv.task_review(actor=None, task=task, approve=True, comment=comment)
+    if task.state == TaskState.APPROVED:
+        sv.task_archive(actor=None, task=task)
+    return task
+
+
+def _referral_facts(case):
+    """(unresolved matters, text) of a routed case: what the department or bureau is handed."""
+    visits = list(case.visits.prefetch_related("items").order_by("at", "id"))
+    joint = next((v for v in reversed(visits) if v.kind == VisitKind.JOINT), None)
+    matters = open_problems(case)
+    notes: dict[str, list[str]] = {m: [] for m in matters}
+    for visit in visits:  # what the first visit found and the re-check still found, oldest first
+        if visit.kind == VisitKind.JOINT:
+            continue
+        for item in visit.items.all():
+            if item.matter in notes and item.result == ItemResult.PROBLEM and item.note and item.note not in notes[item.matter]:
+                notes[item.matter].append(item.note)
+    problems = [f"{Matter(m).label}（{'；'.join(notes[m])}）" if notes[m] else str(Matter(m).label) for m in matters]
+    # The case number opens the text: it names the case and is the referral's idempotency key.
+    text = case.number + " " + _("网格事项：%(label)s（%(address)s）。未解决事项：%(problems)s。村（社区）联合处置情况：%(note)s。%(resolution)s") % {
+        "label": case.label, "address": case.address or "—", "problems": "、".join(problems) or "—",
+        "note": (joint.note if joint is not None else "") or "—", "resolution": case.resolution}
+    return matters, text
+
+
+def _note_referral(case, *, comment, extra):
+    """The referral on the case's timeline (no state change) and as an event for subscribers."""
+    CaseStep.objects.create(case=case, action=CaseAction.ROUTE, from_state=case.state, to_state=case.state, actor=None,
+                            comment=comment[:500])
+    events.emit("grid.case_referred", payload=event_payload(case, **extra), division_code=case.division_code,
+                object_type=OBJECT_TYPE, object_id=str(case.pk))
+
+
+@transaction.atomic
+def route_work(*, case):
+    """Put a routed case into the work queue of whoever it was routed to (谁许可，谁监管):
+
+    * a licensing department: a C4 clue (``coordination.clue_record``, the case's number,
+      unresolved matters and joint-handling note as its text, with entity, division, place and
+      position), assigned to that department (``clue_assign``): it is in the department's clue
+      list and the department reports back there;
+    * the county market regulator: a supervision task (source 线索) dispatched to that bureau,
+      due by ``penalty.clue_verify`` counted from the day of the routing, ``source_ref``
+      ``grid:case:<id>``.
+
+    Idempotent: the clue (text opening with the case number) or the task (``source_ref``) that
+    already exists is returned. The clue or task number goes on the case's timeline and into a
+    ``grid.case_referred`` event."""
+    if case.state != CaseState.ROUTED:
+        return None
+    matters, text = _referral_facts(case)
+    if case.route_target == RouteTarget.DEPARTMENT and case.routed_department_id:
+        from zhijian.coordination import services as coordination
+        from zhijian.coordination.models import Clue as TransferClue
+
+        existing = TransferClue.objects.filter(division_code=case.division_code, text__startswith=case.number + " ").first()
+        if existing is not None:
+            return existing
+        department = case.routed_department
+        clue = coordination.clue_record(actor=None, text=text, division_code=case.division_code, entity=case.entity,
+                                        place="，".join(filter(None, [case.place_name, case.address]))[:300], lng=case.lng, lat=case.lat)
+        clue = coordination.clue_assign(actor=None, clue=clue, department=department,
+                                        comment=_("网格事项 %(number)s 分流移交%(to)s") % {"number": case.number, "to": department.name})
+        _note_referral(case, comment=_("已转为线索 %(clue)s，移交%(to)s") % {"clue": clue.number, "to": department.name},
+                       extra={"clue_id": clue.pk, "clue_number": clue.number, "routed_department": department.code})
+        return clue
+    if case.route_target == RouteTarget.MARKET_REGULATOR and case.routed_bureau_id:
+        from zhijian.supervision import services as sv
+        from zhijian.supervision.choices import TaskSource
+        from zhijian.supervision.models import Task
+
+        ref = f"grid:case:{case.pk}"
+        existing = Task.objects.filter(source_ref=ref, division_code=case.division_code).first()
+        if existing is not None:
+            return existing
+        joint = case.visits.filter(kind=VisitKind.JOINT).order_by("-at", "-id").first()
+        routed_on = joint.visited_on if joint is not None else timezone.localdate(case.closed_at or timezone.now())
+        bureau = case.routed_bureau
+        task = sv.task_create(
+            actor=None, entity=case.entity, division_code=case.division_code, source=TaskSource.CLUE, source_ref=ref,
+            title=_("网格移交：%(number)s %(label)s") % {"number": case.number, "label": case.label},
+            business_line=next((REFERRAL_LINES[m] for m in matters if m in REFERRAL_LINES), "grid_referral"),
+            deadline_rule=REFERRAL_RULE, due_on=_due(REFERRAL_RULE, routed_on), bureau=bureau, description=text,
+        )
+        _note_referral(case, comment=_("已生成监管任务 %(task)s，移交%(to)s") % {"task": task.number, "to": bureau.name},
+                       extra={"task_id": task.pk, "task_number": task.number, "routed_bureau_id": bureau.pk})
+        return task
+    return None
 
 
 # --- G2/G4: clues from the phone -------------------------------------------------------------------

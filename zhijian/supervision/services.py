@@ -129,8 +129,32 @@ def _need_state(task, action) -> Transition:
     return t
 
 
+# Business lines whose work another app's own flow carries out and records, instead of an
+# inspection: for them the task's proof is that flow's record, linked with ``task_link_record``
+# (``signed=True`` once the record is final), and it replaces the registered requirements.
+#
+# Only the village's grid first-visit task (coordination's ``VILLAGE_BUSINESS_LINE``): it is
+# worked as a grid case (zhijian.grid: 4+2 visit, written notice, re-check, village joint
+# handling), where no 现场检查笔录 is ever made. The inspections app asks every task with a
+# business line for a sealed inspection record, so without this rule a village task could never
+# be submitted or archived and stayed open forever. The grid app links the ended case
+# (kind ``grid_case``) when it finishes the task; every other line keeps every registered check.
+OWN_RECORD_LINES = {
+    "grid_first_visit": ("grid_case", gettext_lazy("缺少已办结的网格事项")),
+}
+
+
+def missing_requirements(task, stage) -> list[str]:
+    """What ``task`` still lacks for ``stage`` (pages show it next to the step's button)."""
+    own = OWN_RECORD_LINES.get(task.business_line)
+    if own is None:
+        return requirements.missing(task, stage)
+    kind, message = own
+    return [] if task.records.filter(kind=kind, signed=True).exists() else [str(message)]
+
+
 def _need_requirements(task, stage, action) -> None:
-    missing = requirements.missing(task, stage)
+    missing = missing_requirements(task, stage)
     if missing:
         raise ApplicationError(
             _("任务还不能%(action)s，缺少：%(items)s") % {"action": TaskAction(action).label, "items": "；".join(missing)},
@@ -338,25 +362,31 @@ def allowed_actions(task, user) -> list[str]:
 @transaction.atomic
 def task_create(
     *, actor, entity, title, source, business_line="", source_ref="", deadline_rule="", due_on=None, bureau=None, assignee=None,
-    description="",
+    description="", division_code="",
 ) -> Task:
-    """Register a task on ``entity``; with ``bureau`` or ``assignee`` it is dispatched at once."""
-    if entity is None:
+    """Register a task on ``entity``; with ``bureau`` or ``assignee`` it is dispatched at once.
+
+    A task about a place that is not in the registry (an unlicensed-operation clue, a grid case
+    opened from a clue) has no entity: give its ``division_code`` instead."""
+    if entity is None and not division_code:
         raise ApplicationError(_("请选择市场主体"), code="no_entity")
+    division = entity.division_code if entity is not None else division_code
     if source not in TaskSource.values:
         raise ApplicationError(_("未知的任务来源：%(source)s") % {"source": source}, code="bad_source")
     if not (title or "").strip():
         raise ApplicationError(_("请填写任务名称"), code="no_title")
     if actor is not None:
         _need_role(actor, CREATORS, _("您没有登记监管任务的权限"))
-        if not _covers(jurisdiction_of(actor), entity.division_code):
+        if not _covers(jurisdiction_of(actor), division):
+            if entity is None:
+                raise OutOfScope()
             raise OutOfScope(_("市场主体“%(name)s”不在您的辖区内") % {"name": entity.name})
     today = timezone.localdate()
     if deadline_rule and due_on is None:
         due_on = _due(deadline_rule, today)
     task = Task(
-        number=_allocate_numbers(entity.division_code, 1)[0], title=title.strip()[:200], source=source, source_ref=source_ref,
-        business_line=business_line, entity=entity, division_code=entity.division_code, created_by=actor,
+        number=_allocate_numbers(division, 1)[0], title=title.strip()[:200], source=source, source_ref=source_ref,
+        business_line=business_line, entity=entity, division_code=division, created_by=actor,
         deadline_rule=deadline_rule, due_on=due_on, description=description,
     )
     task.save()
