@@ -1,6 +1,10 @@
 """Benchmark C1: a burst of registrations pushed to 43 departments by 200 rules.
 
     python bench/push.py [--size 100000] [--workers 2] [--batch 1000] [--database postgres://postgres@127.0.0.1:5432/zj_pushbench]
+                         [--rate 0] [--chunk 5000]
+
+``--rate R`` feeds R registrations per second steadily (in chunks of ``--chunk``) instead of a burst
+as fast as the importer goes: latency then shows whether the push keeps up with such a feed.
 
 Sets up its own database (a fresh SQLite file under var/bench, or the given PostgreSQL database,
 dropped and created again), seeds 43 departments, 60 matters and 200 rules, and starts the
@@ -215,7 +219,15 @@ def make_rows(n: int, rng: random.Random) -> list[dict]:
     return rows
 
 
-def ours(rows: list[dict], workers: int, batch: int, log_dir: Path):
+def pace(t0: float, done: int, rate: float) -> None:
+    """With a rate, wait until ``done`` registrations are due since ``t0`` (a steady feed)."""
+    if rate > 0:
+        delay = t0 + done / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+
+
+def ours(rows: list[dict], workers: int, batch: int, log_dir: Path, rate: float = 0):
     from django.db import connection
 
     from zhijian.coordination.models import PushItem
@@ -237,6 +249,7 @@ def ours(rows: list[dict], workers: int, batch: int, log_dir: Path):
         nonlocal last_id
         try:
             for start in range(0, n, CHUNK):
+                pace(t0, start, rate)
                 chunk = [dict(r) for r in rows[start:start + CHUNK]]
                 importer._write(chunk)  # one transaction: rows, trace entry, entity.imported
                 committed = time.perf_counter()
@@ -269,7 +282,7 @@ def ours(rows: list[dict], workers: int, batch: int, log_dir: Path):
     return n / (inboxed - t0), poller.latencies(), stats
 
 
-def baseline(n: int, workers: int, batch: int, log_dir: Path):
+def baseline(n: int, workers: int, batch: int, log_dir: Path, rate: float = 0):
     from django.db import connection, transaction
 
     from zhijian.core import events
@@ -286,6 +299,7 @@ def baseline(n: int, workers: int, batch: int, log_dir: Path):
     def produce():
         try:
             for start in range(0, n, CHUNK):
+                pace(t0, start, rate)
                 with transaction.atomic():
                     rows = events.emit_many([("benchbus.tick", {"i": i}, VILLAGES[i % len(VILLAGES)], "", "")
                                              for i in range(start, min(n, start + CHUNK))])
@@ -314,13 +328,17 @@ def baseline(n: int, workers: int, batch: int, log_dir: Path):
 
 
 def main():
+    global CHUNK
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=100000)
     ap.add_argument("--workers", type=int, default=2, help="dispatcher processes")
     ap.add_argument("--batch", type=int, default=1000, help="events claimed per dispatcher pass")
     ap.add_argument("--database", default=None)
     ap.add_argument("--seed", type=int, default=20261122)
+    ap.add_argument("--rate", type=float, default=0, help="registrations per second of a steady feed (0: a burst)")
+    ap.add_argument("--chunk", type=int, default=CHUNK, help="registrations per import transaction")
     args = ap.parse_args()
+    CHUNK = args.chunk
     if args.database:
         fresh_postgres(args.database)
     bench_dir = django_for("push", args.database)
@@ -334,17 +352,17 @@ def main():
     rows = make_rows(args.size, rng)
     connection.close()
     load0 = os.getloadavg()
-    base_rate, base_lat, base_stats = baseline(args.size, args.workers, args.batch, bench_dir)
-    rate, lat, stats = ours(rows, args.workers, args.batch, bench_dir)
+    base_rate, base_lat, base_stats = baseline(args.size, args.workers, args.batch, bench_dir, args.rate)
+    rate, lat, stats = ours(rows, args.workers, args.batch, bench_dir, args.rate)
     load1 = os.getloadavg()
     p50, p99 = percentile(lat, 50), percentile(lat, 99)
     b50, b99 = percentile(base_lat, 50), percentile(base_lat, 99)
-    print(f"database={connection.vendor} workers={args.workers} batch={args.batch} chunk={CHUNK} cpus={os.cpu_count()} "
+    print(f"database={connection.vendor} workers={args.workers} batch={args.batch} chunk={CHUNK} rate={args.rate or 'burst'} cpus={os.cpu_count()} "
           f"load_before={load0[0]:.2f} load_after={load1[0]:.2f}")
     print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in stats.items()) + f" baseline_deadlocks={base_stats['deadlocks']}")
     print(f"ours: {rate:.1f} registrations/s, chunk commit→inbox visible p50={p50:.0f} ms p99={p99:.0f} ms (target p99 ≤ 2000 ms)")
     print(f"baseline (event bus, trivial handler): {base_rate:.1f} events/s, p50={b50:.0f} ms p99={b99:.0f} ms")
-    print(f"RESULT name=push size={args.size} ours={rate:.1f} baseline={base_rate:.1f} ratio={rate / base_rate:.3f} unit=per_s "
+    print(f"RESULT name=push size={args.size} feed={args.rate or 'burst'} chunk={CHUNK} ours={rate:.1f} baseline={base_rate:.1f} ratio={rate / base_rate:.3f} unit=per_s "
           f"p50_ms={p50:.0f} p99_ms={p99:.0f} baseline_p50_ms={b50:.0f} baseline_p99_ms={b99:.0f}")
 
 
