@@ -233,6 +233,9 @@ class DrawItem(models.Model):
             models.Index(fields=["division_code"], name="draw_item_division", opclasses=["varchar_pattern_ops"]),
             # Items join a joint inspection only after the merge; unmerged (NULL) rows stay out of it.
             models.Index(fields=["joint"], name="draw_item_joint", condition=models.Q(joint__isnull=False)),
+            # Recusal of the last inspector reads the inspected items only (sources.last_inspectors):
+            # a few among the millions of items years of draws leave.
+            models.Index(fields=["credit_code", "inspected_on"], name="draw_item_inspected", condition=models.Q(inspected_on__isnull=False)),
         ]
 
     def __str__(self):
