@@ -232,3 +232,16 @@ def test_open_and_assign_events_finish_nothing(city):
     services.case_assign(actor=city.dispatcher, case=case, today=D(2026, 3, 2))
     drain()
     assert Task.objects.get(pk=case.task_id).state == TaskState.REGISTERED
+
+
+def test_case_end_handler_listens_to_the_ending_actions_only():
+    """grid.case_opened (one per registration in a burst) runs no handler: no marker per event."""
+    from zhijian.core import events
+    from zhijian.grid import services
+
+    events.load_handlers()
+    assert [h.name for h in events.handlers_for("grid.case_opened")] == []
+    assert "grid.finish_village_task" in [h.name for h in events.handlers_for("grid.case_cancel")]
+    from zhijian.grid.handlers import ENDING
+
+    assert set(ENDING) == services.ENDING_EVENTS

@@ -43,7 +43,7 @@ from .signing import canonical_json
 @dataclass(frozen=True)
 class Handler:
     name: str
-    pattern: str
+    pattern: str | tuple[str, ...]
     func: Callable
     batch: bool | int = False
     weigh: Callable | None = None
@@ -53,8 +53,10 @@ _registry: dict[str, Handler] = {}
 _loaded = False
 
 
-def handler(pattern: str, *, name: str | None = None, batch: bool | int = False, weigh: Callable | None = None):
-    """Decorator: run ``func(event)`` for each committed event whose type matches ``pattern``
+def handler(pattern: str | tuple[str, ...], *, name: str | None = None, batch: bool | int = False, weigh: Callable | None = None):
+    """Decorator: run ``func(event)`` for each committed event whose type matches ``pattern`` (or
+    one of a tuple of patterns: name exactly the types a handler acts on, since every matching
+    event costs an exactly-once marker even when the handler has nothing to do)
     (with ``batch=True``: ``func(events)`` once per claimed batch, with the matching events; with
     ``batch=N``: in calls of at most N units of work each, an event weighing ``weigh(event)``
     units (default 1), so one call — one transaction — never grows past what commits quickly).
@@ -78,7 +80,8 @@ def unregister(name: str) -> None:
 
 
 def handlers_for(event_type: str) -> list[Handler]:
-    return [h for h in _registry.values() if fnmatch.fnmatchcase(event_type, h.pattern)]
+    return [h for h in _registry.values()
+            if any(fnmatch.fnmatchcase(event_type, p) for p in ((h.pattern,) if isinstance(h.pattern, str) else h.pattern))]
 
 
 def load_handlers(extra: list[str] | None = None) -> None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from zhijian.core import events
 
-from .choices import Trigger
+from .choices import CaseAction, Trigger
 
 GRID_BUSINESS_LINE = "grid_first_visit"  # zhijian.coordination.services.VILLAGE_BUSINESS_LINE
 TRIGGER_BY_EVENT = {
@@ -83,7 +83,12 @@ def _ended_case(event):
     return _case_for_work(payload["case_id"])
 
 
-@events.handler("grid.case_*", name="grid.finish_village_task")
+# Only the actions that can end a case (services.ENDING_EVENTS), not the grid.case_opened of a
+# burst of registrations: every matching event costs an exactly-once marker.
+ENDING = tuple(f"grid.case_{a}" for a in (CaseAction.FIRST_VISIT, CaseAction.RECHECK, CaseAction.JOINT, CaseAction.ROUTE, CaseAction.CANCEL))
+
+
+@events.handler(ENDING, name="grid.finish_village_task")
 def finish_village_task(event) -> None:
     """A case ended: finish (or cancel) its village supervision task."""
     case = _ended_case(event)
