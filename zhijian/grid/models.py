@@ -377,7 +377,7 @@ class Warning(models.Model):
                                   db_index=False, db_constraint=False)
     bureau = models.ForeignKey("org.Bureau", verbose_name=_("接收机构"), null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
                                db_index=False, db_constraint=False)
-    division_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
+    division_code = models.CharField(_("区划代码"), max_length=12)
     run = models.ForeignKey(WarningRun, verbose_name=_("批次"), null=True, blank=True, on_delete=models.DO_NOTHING, related_name="warnings",
                             db_index=False, db_constraint=False)
     raised_at = models.DateTimeField(_("发出时间"), default=timezone.now)
@@ -391,7 +391,11 @@ class Warning(models.Model):
         verbose_name_plural = _("时限预警")
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["item_type", "item_id", "step", "level"], name="grid_warning_once")]
-        indexes = [models.Index(fields=["recipient", "acknowledged"], name="grid_warning_inbox")]
+        indexes = [
+            models.Index(fields=["recipient", "acknowledged"], name="grid_warning_inbox"),
+            # Scoping filters by division prefix (LIKE 'prefix%'); the pattern index also serves equality.
+            models.Index(fields=["division_code"], name="grid_warning_division", opclasses=["varchar_pattern_ops"]),
+        ]
 
     def __str__(self):
         return f"{self.get_level_display()} {self.item_type}#{self.item_id}"
