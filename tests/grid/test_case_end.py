@@ -178,7 +178,11 @@ def test_unresolved_licensed_trade_becomes_one_clue_for_the_licensing_department
     drain()
     assert TransferClue.objects.count() == 1
     assert Event.objects.filter(type="grid.case_referred").count() == 1
-    assert case.steps.filter(action="route").count() == 2  # the move and the referral note
+    # The move, the referral note and the department's report, once.
+    assert case.steps.filter(action="route").count() == 3
+    feedback = case.steps.filter(action="route").order_by("-id").first()
+    assert "已立案查处，责令停止执业" in feedback.comment and clue.number in feedback.comment
+    assert Event.objects.filter(type="grid.case_feedback", object_id=str(case.pk)).count() == 1
 
 
 def test_unresolved_address_becomes_one_task_for_the_county_bureau(city, outsider):

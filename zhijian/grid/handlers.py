@@ -106,3 +106,14 @@ def route_work(event) -> None:
         from . import services
 
         services.route_work(case=case)
+
+
+@events.handler(("clue.reported", "clue.returned"), name="grid.referral_feedback")
+def referral_feedback(event) -> None:
+    """A department answered a clue: if a routed case became that clue, note it on the case."""
+    from . import services
+
+    payload = event.payload or {}
+    if payload.get("clue_id"):
+        services.referral_feedback(clue_id=payload["clue_id"], reported=event.type == "clue.reported",
+                                   comment=str(payload.get("comment") or ""))

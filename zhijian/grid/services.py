@@ -790,6 +790,31 @@ def route_work(*, case):
     return None
 
 
+@transaction.atomic
+def referral_feedback(*, clue_id: int, reported: bool, comment: str) -> CaseStep | None:
+    """The licensing department's answer on the clue a routed case became — its report, or the
+    clue sent back — on the case's timeline (no state change) and as a ``grid.case_feedback``
+    event, so the village and town see how the case they could not solve was handled."""
+    from zhijian.coordination.models import Clue as TransferClue
+
+    clue = TransferClue.objects.select_related("department").filter(pk=clue_id).first()
+    if clue is None:
+        return None
+    number = clue.text.split(" ", 1)[0]  # route_work opens the clue's text with the case number
+    case = GridCase.objects.filter(number=number, division_code=clue.division_code, state=CaseState.ROUTED).first()
+    if case is None:
+        return None
+    who = clue.department.name if clue.department_id else ""
+    text = (_("%(dept)s反馈（线索 %(clue)s）：%(text)s") if reported else _("%(dept)s退回线索 %(clue)s：%(text)s")) % {
+        "dept": who, "clue": clue.number, "text": comment}
+    step = CaseStep.objects.create(case=case, action=CaseAction.ROUTE, from_state=case.state, to_state=case.state, actor=None,
+                                   comment=text[:500])
+    events.emit("grid.case_feedback", payload=event_payload(case, clue_id=clue.pk, clue_number=clue.number, reported=reported,
+                                                            comment=comment[:500]),
+                division_code=case.division_code, object_type=OBJECT_TYPE, object_id=str(case.pk))
+    return step
+
+
 # --- G2/G4: clues from the phone -------------------------------------------------------------------
 
 
