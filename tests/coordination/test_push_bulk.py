@@ -198,3 +198,26 @@ def test_two_dispatchers_push_a_burst_without_deadlock(rules, tmp_path):
     # Every registry event was pushed (the marker is unique per handler and event).
     assert HandlerRun.objects.filter(handler="coordination.push").count() == Event.objects.filter(type__startswith="entity.").count()
     check_push_result(new)
+
+
+@pytest.mark.django_db
+def test_push_created_lists_each_item_once_per_department_and_county(rules, monkeypatch):
+    """The webhook events of a pushed chunk: one department and one county each, at most
+    EVENT_ITEMS items, every new item listed exactly once, with its rule and deadline."""
+    from zhijian.coordination import services
+
+    monkeypatch.setattr(services, "EVENT_ITEMS", 7)
+    rng = random.Random(3)
+    import_chunk(60, rng, tag="w")
+    drain()
+    listed = []
+    for ev in Event.objects.filter(type="push.created"):
+        items = ev.payload["items"]
+        assert 1 <= len(items) <= 7 and ev.payload["count"] == len(items)
+        assert len({it["division_code"][:6] for it in items}) == 1
+        assert all(it["division_code"].startswith(ev.division_code) for it in items)
+        assert ev.object_type == "org.department" and ev.payload["department"]["id"] == int(ev.object_id)
+        assert all(it["rule"]["id"] and "due_on" in it["deadline"] for it in items)
+        listed += [(it["item_id"], ev.payload["department_code"]) for it in items]
+    want = sorted(PushItem.objects.values_list("id", "department__code"))
+    assert sorted(listed) == want and len(want) > 7
