@@ -63,18 +63,12 @@ def city(db):
 
 
 def drain():
-    """Run the event dispatcher synchronously until nothing is due: the in-process handlers (push,
-    the village task → case hand-over, the case's end → task and referral) then webhooks."""
-    from zhijian.core import events
-    from zhijian.core.dispatch import Dispatcher
-
-    events.load_handlers()
-    worker = Dispatcher(batch=200, concurrency=1, timeout=2)
-    try:
-        worker.drain()
-    finally:
-        worker.close()
+    """Run the event dispatcher synchronously until nothing is due (the in-process handlers: push,
+    the village task → case hand-over, the case's end → task and referral; then webhooks) and fail
+    on any handler error."""
+    from tests.coordination.conftest import drain as dispatch
     from zhijian.core.models import Event
 
+    dispatch()
     failed = list(Event.objects.exclude(last_error="").values_list("type", "last_error"))
     assert not failed, failed  # a handler that raised would only be retried later: make it loud here

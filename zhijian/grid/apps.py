@@ -7,3 +7,12 @@ class GridConfig(AppConfig):
     label = "grid"
     verbose_name = _("网格化监管")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from zhijian.supervision import requirements
+
+        from .services import CASE_RECORD_KIND, VILLAGE_TASK_LINE
+
+        # The village's first-visit task is worked as a grid case (4+2 visit, notice, re-check,
+        # joint handling), where no inspection record is made: its ended case is its proof.
+        requirements.register_own_record(VILLAGE_TASK_LINE, CASE_RECORD_KIND, _("缺少已办结的网格事项"))

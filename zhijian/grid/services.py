@@ -643,7 +643,7 @@ def route_for(case, matters: list[str] | None = None) -> Route:
 # on their own too (a replayed event or a second call finds the work done and does nothing).
 
 VILLAGE_TASK_LINE = "grid_first_visit"  # zhijian.coordination.services.VILLAGE_BUSINESS_LINE
-CASE_RECORD_KIND = "grid_case"  # the record supervision.services.OWN_RECORD_LINES asks of that line
+CASE_RECORD_KIND = "grid_case"  # the record that proves a village task (registered in apps.GridConfig.ready)
 # Events of the moves that can end a case.
 ENDING_EVENTS = {f"grid.case_{a}" for a in (CaseAction.FIRST_VISIT, CaseAction.RECHECK, CaseAction.JOINT, CaseAction.ROUTE,
                                              CaseAction.CANCEL)}

@@ -14,6 +14,11 @@ An app registers a check at start-up (e.g. in its ``AppConfig.ready``)::
 ``check(task) -> str | None`` returns a Chinese message naming what is missing, or ``None``.
 ``stages`` says when it runs: ``("submit", "archive")`` by default. The task services run every
 check of the stage and refuse with *all* missing items listed.
+
+A business line whose work another app carries out and records in its own flow (the grid's
+village first visit: a grid case, never a 现场检查笔录) is registered with
+``register_own_record(line, kind, message)``: its tasks need that record, linked final
+(``signed=True``) with ``task_link_record``, in place of the registered checks.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ class Requirement:
 
 
 _registry: dict[str, Requirement] = {}
+_own_records: dict[str, tuple[str, object]] = {}
 
 
 def register(name: str, check: Callable, *, stages: Iterable[str] = STAGES) -> None:
@@ -42,6 +48,12 @@ def register(name: str, check: Callable, *, stages: Iterable[str] = STAGES) -> N
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; use {STAGES}")
     _registry[name] = Requirement(name, check, stages)
+
+
+def register_own_record(business_line: str, kind: str, message) -> None:
+    """Tasks of ``business_line`` are proven by a final record of ``kind`` (``message`` when it is
+    missing) instead of the registered checks."""
+    _own_records[business_line] = (kind, message)
 
 
 def unregister(name: str) -> None:
@@ -54,6 +66,10 @@ def registered() -> list[Requirement]:
 
 def missing(task, stage: str) -> list[str]:
     """Messages of every unmet requirement of ``stage`` for ``task``, in registration order."""
+    own = _own_records.get(task.business_line)
+    if own is not None:
+        kind, message = own
+        return [] if task.records.filter(kind=kind, signed=True).exists() else [str(message)]
     out = []
     for req in _registry.values():
         if stage in req.stages:

@@ -129,32 +129,8 @@ def _need_state(task, action) -> Transition:
     return t
 
 
-# Business lines whose work another app's own flow carries out and records, instead of an
-# inspection: for them the task's proof is that flow's record, linked with ``task_link_record``
-# (``signed=True`` once the record is final), and it replaces the registered requirements.
-#
-# Only the village's grid first-visit task (coordination's ``VILLAGE_BUSINESS_LINE``): it is
-# worked as a grid case (zhijian.grid: 4+2 visit, written notice, re-check, village joint
-# handling), where no 现场检查笔录 is ever made. The inspections app asks every task with a
-# business line for a sealed inspection record, so without this rule a village task could never
-# be submitted or archived and stayed open forever. The grid app links the ended case
-# (kind ``grid_case``) when it finishes the task; every other line keeps every registered check.
-OWN_RECORD_LINES = {
-    "grid_first_visit": ("grid_case", gettext_lazy("缺少已办结的网格事项")),
-}
-
-
-def missing_requirements(task, stage) -> list[str]:
-    """What ``task`` still lacks for ``stage`` (pages show it next to the step's button)."""
-    own = OWN_RECORD_LINES.get(task.business_line)
-    if own is None:
-        return requirements.missing(task, stage)
-    kind, message = own
-    return [] if task.records.filter(kind=kind, signed=True).exists() else [str(message)]
-
-
 def _need_requirements(task, stage, action) -> None:
-    missing = missing_requirements(task, stage)
+    missing = requirements.missing(task, stage)
     if missing:
         raise ApplicationError(
             _("任务还不能%(action)s，缺少：%(items)s") % {"action": TaskAction(action).label, "items": "；".join(missing)},

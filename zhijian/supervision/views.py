@@ -56,8 +56,8 @@ def task_detail(request, pk):
         "task": task, "actions": actions, "is_overdue": task.is_overdue() or (task.overdue and task.is_open),
         "workdays_left": task.workdays_left(),
         "steps": task.steps.select_related("actor"), "records": task.records.all(), "urges": task.urges.select_related("by"),
-        "missing_submit": services.missing_requirements(task, requirements.SUBMIT) if "submit" in actions else [],
-        "missing_archive": services.missing_requirements(task, requirements.ARCHIVE) if "archive" in actions else [],
+        "missing_submit": requirements.missing(task, requirements.SUBMIT) if "submit" in actions else [],
+        "missing_archive": requirements.missing(task, requirements.ARCHIVE) if "archive" in actions else [],
     }
     if "dispatch" in actions:
         ctx["bureaus"], ctx["people"] = _dispatch_choices(request.user, task)
