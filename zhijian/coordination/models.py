@@ -131,29 +131,40 @@ class PushItem(models.Model):
 
     scope_field = "division_code"
 
-    entity = models.ForeignKey("entities.MarketEntity", verbose_name=_("市场主体"), on_delete=models.PROTECT, related_name="push_items")
-    department = models.ForeignKey("org.Department", verbose_name=_("接收部门"), on_delete=models.PROTECT, related_name="push_items")
-    matter = models.ForeignKey(SupervisionMatter, verbose_name=_("监管事项"), on_delete=models.PROTECT, related_name="items")
-    rule = models.ForeignKey(PushRule, verbose_name=_("命中规则"), null=True, blank=True, on_delete=models.PROTECT, related_name="items")
+    # Indexes are what the reads need, no more (every index is written for each of the ~30,000 items
+    # an import chunk pushes): entity_id leads the unique key (existence check, replay, credit code
+    # filter), department_id leads ``pushitem_inbox``; matter, rule, claimed_by and reassigned_to
+    # are never filtered on (only their rare deletes would scan).
+    entity = models.ForeignKey("entities.MarketEntity", verbose_name=_("市场主体"), on_delete=models.PROTECT, related_name="push_items",
+                               db_index=False)
+    department = models.ForeignKey("org.Department", verbose_name=_("接收部门"), on_delete=models.PROTECT, related_name="push_items",
+                                   db_index=False)
+    matter = models.ForeignKey(SupervisionMatter, verbose_name=_("监管事项"), on_delete=models.PROTECT, related_name="items",
+                               db_index=False)
+    rule = models.ForeignKey(PushRule, verbose_name=_("命中规则"), null=True, blank=True, on_delete=models.PROTECT, related_name="items",
+                             db_index=False)
     rule_version = models.PositiveIntegerField(_("规则版本"), default=1)
     matched_on = models.CharField(_("命中依据"), max_length=200, blank=True)
     trigger = models.CharField(_("推送原因"), max_length=20, choices=PushTrigger.choices)
     # "event:<id>", "replay:<id>" or "reassign:<item id>": with entity, matter and department unique.
     trigger_key = models.CharField(_("触发标识"), max_length=40)
     source_event_id = models.BigIntegerField(_("来源事件"), null=True, blank=True)
-    division_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
-    state = models.CharField(_("状态"), max_length=16, choices=PushState.choices, default=PushState.PUSHED, db_index=True)
+    division_code = models.CharField(_("区划代码"), max_length=12)  # pattern index below
+    state = models.CharField(_("状态"), max_length=16, choices=PushState.choices, default=PushState.PUSHED)
     deadline_rule = models.CharField(_("期限规则"), max_length=60, blank=True)
     deadline_hours = models.PositiveIntegerField(_("时限（小时）"), null=True, blank=True)
     due_on = models.DateField(_("办理期限"), null=True, blank=True)
-    due_at = models.DateTimeField(_("到期时间"), null=True, blank=True, db_index=True)
-    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("签收人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    due_at = models.DateTimeField(_("到期时间"), null=True, blank=True)
+    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("签收人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   db_index=False)
     claimed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     result = models.TextField(_("办理结果"), blank=True)
     return_reason = models.CharField(_("退回理由"), max_length=500, blank=True)
-    reassigned_to = models.ForeignKey("self", verbose_name=_("转办至"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reassigned_to = models.ForeignKey("self", verbose_name=_("转办至"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                      db_index=False)
     version = models.PositiveIntegerField(default=1)
+    # Statistics select by push date (default: the last 30 days).
     created_at = models.DateTimeField(_("推送时间"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -166,7 +177,12 @@ class PushItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["entity", "matter", "department", "trigger_key"], name="pushitem_once_per_trigger"),
         ]
-        indexes = [models.Index(fields=["department", "state", "due_at"], name="pushitem_inbox")]
+        indexes = [
+            # The department's inbox (state filter, due order) and its API list.
+            models.Index(fields=["department", "state", "due_at"], name="pushitem_inbox"),
+            # Jurisdiction scoping (division_code LIKE 'prefix%'); also serves equality.
+            models.Index(fields=["division_code"], name="pushitem_division", opclasses=["varchar_pattern_ops"]),
+        ]
 
     def __str__(self):
         return f"{self.matter} → {self.department}: {self.entity_id}"
@@ -189,7 +205,8 @@ class PushStep(models.Model):
     action = models.CharField(_("动作"), max_length=16)
     from_state = models.CharField(_("原状态"), max_length=16, blank=True)
     to_state = models.CharField(_("新状态"), max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              db_index=False)  # read through the item only
     via = models.CharField(_("途径"), max_length=8, default="web")
     comment = models.CharField(_("说明"), max_length=1000, blank=True)
     at = models.DateTimeField(_("时间"), default=timezone.now)
