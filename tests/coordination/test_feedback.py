@@ -45,7 +45,8 @@ def test_state_machine_and_refusals(item, staff, depts, town_office):
         services.item_return(actor=staff, item=item, reason="非本部门职责")
     done = services.item_finish(actor=staff, item=item, result="已核发食品经营许可证")
     assert done.state == PushState.FINISHED and done.finished_at
-    assert list(done.steps.values_list("action", flat=True)) == ["create", "claim", "accept", "finish"]
+    assert list(done.steps.values_list("action", flat=True)) == ["claim", "accept", "finish"]
+    assert [s.action for s in done.timeline()] == ["create", "claim", "accept", "finish"]
     assert Event.objects.filter(type="push.finished", object_id=str(item.pk)).count() == 1
 
 
@@ -63,6 +64,10 @@ def test_return_then_town_office_reassigns(item, staff, depts, town_office):
     new = moved.reassigned_to
     assert new.department == depts["fire"] and new.state == PushState.PUSHED and new.matter == item.matter
     assert new.trigger_key == f"reassign:{item.pk}" and "转办自 市卫生健康局" in new.matched_on
+    # A person's push keeps its stored creation step (who, through what), and the timeline shows it once.
+    created = new.steps.get(action="create")
+    assert created.actor == town_office and created.via == "web" and created.comment == new.matched_on
+    assert [(s.pk, s.action) for s in new.timeline()] == [(created.pk, "create")]
 
 
 @pytest.mark.django_db

@@ -45,7 +45,11 @@ def test_registration_reaches_inboxes_village_and_webhook(rules, depts, settings
         assert health.deadline_hours == 1 and abs((health.due_at - health.created_at) - dt.timedelta(hours=1)) < dt.timedelta(seconds=1)
         assert health.due_on is not None and health.due_on >= timezone.localdate() + dt.timedelta(days=10)
         assert items["ycj"].due_on == health.due_on and items["ycj"].deadline_hours is None
-        assert PushStep.objects.filter(item=health, action="create").count() == 1
+        # The system's push stores no creation step: the timeline takes it from the item, as it was.
+        assert not PushStep.objects.filter(item=health).exists()
+        first = health.timeline()[0]
+        assert (first.action, first.from_state, first.to_state, first.actor, first.via, first.comment, first.at) == (
+            "create", "", PushState.PUSHED, None, "system", health.matched_on, health.created_at)
 
         # The village's task queue: one grid first visit, due by the grid.first_visit rule.
         task = entity.tasks.get(business_line="grid_first_visit")

@@ -133,6 +133,9 @@ def test_inbox_page_overdue_first_with_buttons(rules, depts, client):
     assert r.status_code == 302 and PushItem.objects.get(pk=late.pk).state == "claimed"
     detail = client.get(f"/coordination/items/{late.pk}/").content.decode()
     assert "餐饮行业" in detail and "1 小时内签收" in detail
+    # The timeline starts with the push (from the item: no stored step), then the claim.
+    timeline = detail[detail.index('id="timeline"'):]
+    assert timeline.index("create → pushed") < timeline.index("claim → claimed") and "系统" in timeline
 
 
 @pytest.mark.django_db

@@ -54,7 +54,7 @@ class PushItemSerializer(serializers.ModelSerializer):
 
 
 class PushItemDetailSerializer(PushItemSerializer):
-    steps = StepSerializer(many=True, read_only=True)
+    steps = StepSerializer(many=True, read_only=True, source="timeline")
 
     class Meta(PushItemSerializer.Meta):
         fields = PushItemSerializer.Meta.fields + ["steps"]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from zhijian.core.models import TimeStamped
 from zhijian.core.scoping import ScopedManager, register_scoped
 
-from .choices import OPEN_PUSH_STATES, ClueState, Principle, PushState, PushTrigger
+from .choices import OPEN_PUSH_STATES, ClueState, Principle, PushAction, PushState, PushTrigger
 
 
 def split_list(value: str) -> list[str]:
@@ -196,6 +196,22 @@ class PushItem(models.Model):
 
     def is_overdue(self, now=None) -> bool:
         return self.is_open and self.due_at is not None and (now or timezone.now()) > self.due_at
+
+    def creation_step(self) -> PushStep:
+        """The first entry of the timeline of an item the system pushed, from the item itself (not
+        stored: an import chunk would write ~30,000 of them). It is what the stored one said."""
+        return PushStep(item=self, action=PushAction.CREATE, from_state="", to_state=PushState.PUSHED, actor=None, via="system",
+                        comment=self.matched_on, at=self.created_at)
+
+    def timeline(self) -> list[PushStep]:
+        """Every step, oldest first. Items a person created (reassignment, replay) and items pushed
+        before the creation step was dropped have a stored ``create`` step; the others start with
+        :meth:`creation_step`."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("steps")
+        steps = list(prefetched if prefetched is not None else self.steps.select_related("actor"))
+        if not any(s.action == PushAction.CREATE for s in steps):
+            steps.insert(0, self.creation_step())
+        return steps
 
 
 class PushStep(models.Model):

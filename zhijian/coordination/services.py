@@ -263,8 +263,8 @@ ITEM_COLUMNS = ["entity_id", "department_id", "matter_id", "rule_id", "rule_vers
 def _create_items_bulk(batches: list[tuple[PushBatch, list]], *, actor=None, via="system",
                        objects: bool = False) -> tuple[list, dict | None]:
     """Write the items of many (entity, trigger) pushes at once: one existence query, one
-    set-based insert of the items and of their steps (``events.insert_values``: no model
-    instances), one ``push.created`` event per department and county listing its items. Fills each batch's
+    set-based insert of the items (``events.insert_values``: no model instances; their creation
+    steps only when a person pushes, see ``PushItem.timeline``), one ``push.created`` event per department and county listing its items. Fills each batch's
     ``items`` with the departments' names; returns (the new items as ``PushItem`` instances if
     ``objects`` else their ids, the trace entry to record — the caller appends it with its other
     entries, chain heads in order)."""
@@ -306,8 +306,11 @@ def _create_items_bulk(batches: list[tuple[PushBatch, list]], *, actor=None, via
     for b, r in zip(owners, rows):
         b.items.append(depts[r[1]].name)
     actor_id = actor.pk if actor is not None and getattr(actor, "pk", None) else None
-    events.insert_values(PushStep, ["item_id", "action", "to_state", "actor_id", "via", "comment", "at"],
-                         [[i, PushAction.CREATE, PushState.PUSHED, actor_id, via, r[5], now] for i, r in zip(ids, rows)])
+    if actor_id is not None or via != "system":
+        # A person's push (reassignment, replay) keeps its creation step: who and through what.
+        # The system's push stores none: the item records it (``PushItem.creation_step``).
+        events.insert_values(PushStep, ["item_id", "action", "to_state", "actor_id", "via", "comment", "at"],
+                             [[i, PushAction.CREATE, PushState.PUSHED, actor_id, via, r[5], now] for i, r in zip(ids, rows)])
     # One push.created per department and county of the batch (up to EVENT_ITEMS items each): a
     # chunk of 5,000 registrations makes a few dozen events and webhook calls, not tens of thousands.
     groups: dict[tuple[int, str], list[dict]] = {}

@@ -40,7 +40,7 @@ def item_detail(request, pk):
     item = get_object_or_404(queries.push_items(request.user), pk=pk)
     actions = services.allowed_actions(item, request.user)
     return render(request, "coordination/item_detail.html", {
-        "item": item, "actions": actions, "steps": item.steps.select_related("actor"),
+        "item": item, "actions": actions, "steps": item.timeline(),
         "departments": [d for d in _departments_covering(item.division_code) if d.pk != item.department_id] if "reassign" in actions else [],
     })
 
