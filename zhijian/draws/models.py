@@ -200,8 +200,10 @@ class DrawItem(models.Model):
     scope_field = "division_code"
 
     # Indexed by the (draw, credit_code) constraint; a large draw stores a few hundred thousand
-    # items at once, so every index here is one the queries need.
-    draw = models.ForeignKey(Draw, on_delete=models.CASCADE, related_name="items", db_index=False)
+    # items at once, so every index here is one the queries need. No database constraint: checking
+    # it once per item at commit cost more than a second on a large draw; items are written only
+    # by the execution, which holds its draw locked, and Django still cascades a deletion.
+    draw = models.ForeignKey(Draw, on_delete=models.CASCADE, related_name="items", db_index=False, db_constraint=False)
     # Resolved from the credit code at execution. No database constraint: checking one per item
     # (and key-share locking every drawn entity row) dominated storing a large draw; PROTECT still
     # applies to deletions through Django, and the item keeps its own credit and division codes.

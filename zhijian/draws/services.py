@@ -24,7 +24,7 @@ from zhijian.core.scoping import in_jurisdiction
 from zhijian.entities.models import MarketEntity
 from zhijian.org.choices import RoleCode
 
-from . import algorithm, sources
+from . import algorithm, pgpool, sources, workers
 from .choices import DEFAULT_RATIOS, DrawState, InspectionResult, RecusalKind
 from .models import DeclaredRelation, Draw, DrawItem, DrawPlan, JointInspection, RecusalRule, RiskClassRatio
 
@@ -130,23 +130,10 @@ def _pool_sql(plan: DrawPlan) -> tuple[str, list]:
     return sql, list(params)
 
 
-def _pool_blocks(plan: DrawPlan, seed: bytes = b"", bounds: dict[str, bytes] | None = None, rows_hint: int = 0):
-    """Yield ``(stratum, rows, block, sealed)``: whole pool lines ``credit_code,division_code\n`` as
-    large blocks of text, in the order the database reads them (the algorithm does not depend on
-    the order of a file, only on its published content).
-
-    On PostgreSQL the lines are built by the database (see :func:`_pg_pool_sql`); with ``bounds``
-    (stratum → key bound) and the seed, the same pass also returns, in ``sealed``, the lines
-    ``id,credit_code,division_code\n`` whose entity key SHA-256(seed ‖ "entity:" ‖ code) lies below
-    the bound: the few candidates the draw will rank. A large pool is read in parallel, one id range
-    per core, by connections that share one exported snapshot, so the parts add up to exactly the
-    pool as of one moment.
-    """
+def _pool_blocks(plan: DrawPlan):
+    """Yield ``(stratum, rows, block)``: whole pool lines ``credit_code,division_code\n`` as large
+    blocks of text (databases other than PostgreSQL: see :mod:`.pgpool` for that one)."""
     inner, params = _pool_sql(plan)
-    if connection.vendor == "postgresql":
-        parts = max(1, min(os.cpu_count() or 1, 4)) if rows_hint >= PARALLEL_MIN else 1
-        yield from _pg_pool(inner, params, seed, bounds or {}, parts, grouped=rows_hint > FLAT_MAX)
-        return
     with connection.cursor() as cur:
         sql = (f"SELECT p.risk, p.credit_code || ',' || p.division_code || char(10) FROM ({inner}) p ORDER BY p.risk, p.id"
                if connection.vendor == "sqlite" else
@@ -157,131 +144,81 @@ def _pool_blocks(plan: DrawPlan, seed: bytes = b"", bounds: dict[str, bytes] | N
             for risk, line in rows:
                 by_risk.setdefault(risk, []).append(line)
             for risk, lines in by_risk.items():
-                yield risk, len(lines), "".join(lines), ""
+                yield risk, len(lines), "".join(lines)
 
 
-def _pg_pool_sql(inner: str, params: list, seed: bytes, bounds: dict[str, bytes], grouped: bool, lo=None, hi=None):
-    """One pass over (part of) the pool: per stratum the count, the lines and the sealed candidates.
+def _pool_error(exc: pgpool.BadPool) -> ApplicationError:
+    if exc.code == "bad_risk_class":
+        return ApplicationError(_("未知的信用风险分类：%(cls)s") % {"cls": exc.value}, code="bad_risk_class")
+    return ApplicationError(_("信用代码或区划代码含有非法字符：%(code)s") % {"code": exc.value}, code="bad_code")
 
-    Plain aggregates with a FILTER per stratum (no sort: before PostgreSQL 16 ``string_agg``
-    cannot be hash-grouped); ``grouped`` (pools above ``FLAT_MAX``) groups by stratum and range of
-    ids instead, to keep each text well under PostgreSQL's 1 GB per value.
-    """
-    line = "p.credit_code || ',' || p.division_code || E'\\n'"
-    where, where_params = "", []
-    if lo is not None:
-        where, where_params = " WHERE p.id >= %s AND p.id < %s", [lo, hi]
-    key = "sha256(%s::bytea || textsend(p.credit_code))"
-    if grouped:
-        bound = "CASE p.risk " + " ".join("WHEN %s THEN %s::bytea" for _s in bounds) + " ELSE '\\x'::bytea END"
-        sealed = f"string_agg(p.id::text || ',' || {line}, '') FILTER (WHERE {key} < {bound})" if bounds else "''"
-        sql_params = ([seed + b"entity:"] + [x for item in bounds.items() for x in item]) if bounds else []
-        return (f"SELECT p.risk, count(*), string_agg({line}, ''), {sealed} FROM ({inner}) p{where} "
-                "GROUP BY p.risk, p.id >> 16 ORDER BY p.risk, p.id >> 16", [*sql_params, *params, *where_params])
-    cols, sql_params = [], []
-    for r in algorithm.STRATA:
-        cols.append(f"'{r}', count(*) FILTER (WHERE p.risk = '{r}'), string_agg({line}, '') FILTER (WHERE p.risk = '{r}')")
-        if r in bounds:
-            cols.append(f"string_agg(p.id::text || ',' || {line}, '') FILTER (WHERE p.risk = '{r}' AND {key} < %s::bytea)")
-            sql_params += [seed + b"entity:", bounds[r]]
+
+def _conninfo() -> dict:
+    """psycopg.connect arguments of the default database, for the pass's worker processes."""
+    params = connection.get_connection_params()
+    return {k: v for k, v in params.items() if k not in ("cursor_factory", "context", "prepare_threshold")}
+
+
+def _write_pool_pg(plan: DrawPlan, folder: Path, seed: bytes, bounds: dict[str, bytes], rows_hint: int):
+    """The pool in order read, in one pass (see :mod:`.pgpool`); a registry of ``PARALLEL_MIN`` and
+    more is read by one process per core (at most 4), each on an id range, all in the snapshot
+    this transaction exports."""
+    inner, params = _pool_sql(plan)
+    grouped = rows_hint > FLAT_MAX
+    parts = max(1, min(os.cpu_count() or 1, 4)) if rows_hint >= PARALLEL_MIN else 1
+    tags = [f"part{i}" for i in range(parts)]
+    try:
+        if parts == 1:
+            with connection.cursor() as cur:
+                pgpool.setup(cur)
+                cur.execute(*pgpool.part_sql(inner, params, bounds, grouped))
+                results = [pgpool.write_part(pgpool.rows_of(cur, grouped), seed, bounds, str(folder), tags[0])]
         else:
-            cols.append("''")
-    return f"SELECT count(*), {', '.join(cols)} FROM ({inner}) p{where}", [*sql_params, *params, *where_params]
-
-
-def _pg_rows(cur, grouped: bool):
-    """The pass's result as (stratum, count, text, sealed) rows."""
-    if grouped:
-        return [(r, n, t or "", c or "") for r, n, t, c in cur.fetchall()]
-    n_all, *rest = cur.fetchone()
-    rows = [(rest[i], rest[i + 1], rest[i + 2] or "", rest[i + 3] or "") for i in range(0, len(rest), 4)]
-    if n_all != sum(r[1] for r in rows):
-        raise ApplicationError(_("未知的信用风险分类：%(cls)s") % {"cls": "?"}, code="bad_risk_class")
-    return rows
-
-
-def _pg_setup(cur) -> None:
-    cur.execute("SET LOCAL work_mem = '1GB'")
-    cur.execute("SET LOCAL jit = off")  # one long scan: compiling costs more than it saves
-
-
-def _pg_pool(inner: str, params: list, seed: bytes, bounds: dict[str, bytes], parts: int, grouped: bool):
-    if parts <= 1:
-        with connection.cursor() as cur:
-            _pg_setup(cur)
-            cur.execute(*_pg_pool_sql(inner, params, seed, bounds, grouped))
-            yield from _pg_rows(cur, grouped)
-        return
-    from psycopg import IsolationLevel
-
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT min(p.id), max(p.id) FROM ({inner}) p", params)
-        lo, hi = cur.fetchone()
-        if lo is None:
-            return
-        cur.execute("SELECT pg_export_snapshot()")
-        snapshot = cur.fetchone()[0]
-    if not re.fullmatch(r"[0-9A-F-]+", snapshot):
-        raise ApplicationError(_("数据库快照无效"), code="bad_snapshot")
-    step = (hi + 1 - lo + parts - 1) // parts
-    ranges = [(lo + i * step, min(hi + 1, lo + (i + 1) * step)) for i in range(parts)]
-
-    def run(bounds_range):
-        # Each part on a connection of its own, in the exporting transaction's snapshot.
-        conn = connection.get_new_connection(connection.get_connection_params())
-        try:
-            conn.isolation_level = IsolationLevel.REPEATABLE_READ
-            with conn.cursor() as c:
-                c.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # an id like 00000003-0000001B-1 (checked above)
-                _pg_setup(c)
-                c.execute(*_pg_pool_sql(inner, params, seed, bounds, grouped, *bounds_range))
-                return _pg_rows(c, grouped)
-        finally:
-            conn.close()
-
-    with ThreadPoolExecutor(max_workers=parts) as pool:
-        results = list(pool.map(run, ranges))
-    for rows in results:  # parts in id order, strata in order within each
-        yield from rows
-
-
-def _bad_line(text: str) -> str:
-    """The credit code of the first line that is not ``code,division`` (one comma, nothing that splits lines)."""
-    for line in text.split("\n")[:-1]:
-        if line.count(",") != 1 or len(line.splitlines()) != 1:
-            return line.split(",", 1)[0]
-    return ""
+            with connection.cursor() as cur:
+                cur.execute(f"SELECT min(p.id), max(p.id) FROM ({inner}) p", params)
+                lo, hi = cur.fetchone()
+                cur.execute("SELECT pg_export_snapshot()")
+                snapshot = cur.fetchone()[0]
+            if not re.fullmatch(r"[0-9A-F-]+", snapshot):
+                raise ApplicationError(_("数据库快照无效"), code="bad_snapshot")
+            results = []
+            if lo is not None:
+                step = (hi + 1 - lo + parts - 1) // parts
+                jobs = [pgpool.part_sql(inner, params, bounds, grouped, lo + i * step, min(hi + 1, lo + (i + 1) * step))
+                        for i in range(parts)]
+                results = pgpool.run_parts(_conninfo(), snapshot, jobs, grouped, seed, bounds, str(folder))
+    except pgpool.BadPool as exc:
+        raise _pool_error(exc) from exc
+    return pgpool.join_parts(str(folder), tags, results, bounds)
 
 
 def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[str, bytes] | None = None,
                 rows_hint: int = 0):
-    """Write the pool into one file per stratum; return counts, SHA-256s and, with ``bounds``, the
-    SHA-256s of the sealed candidate files (``sealed-S.csv``, never published: see :func:`_sealed`)."""
+    """Write the pool into one file per stratum; return counts, SHA-256s and, with ``bounds``
+    (PostgreSQL), the SHA-256s of the sealed candidate files (``sealed-S.csv``, never published:
+    see :func:`_sealed`)."""
+    if connection.vendor == "postgresql":
+        return _write_pool_pg(plan, folder, seed, bounds or {}, rows_hint)
     handles = {s: open(folder / f"entities-{s}.csv", "wb") for s in algorithm.STRATA}
     hashes = {s: hashlib.sha256() for s in algorithm.STRATA}
-    sealed = {s: open(folder / f"sealed-{s}.csv", "wb") for s in bounds or ()}
-    sealed_hashes = {s: hashlib.sha256() for s in sealed}
     counts = dict.fromkeys(algorithm.STRATA, 0)
     unordered = set()
     try:
-        for risk, n, text, candidates in _pool_blocks(plan, seed, bounds, rows_hint):
+        for risk, n, text in _pool_blocks(plan):
             if risk not in handles:
-                raise ApplicationError(_("未知的信用风险分类：%(cls)s") % {"cls": risk}, code="bad_risk_class")
+                raise _pool_error(pgpool.BadPool("bad_risk_class", risk))
             data = text.encode("utf-8")
             if data.translate(None, algorithm._SAFE) != b",\n" * n:  # only non-ASCII text needs a closer look
-                code = _bad_line(text)
+                code = pgpool.bad_line(text)
                 if code or text.count("\n") != n:
-                    raise ApplicationError(_("信用代码或区划代码含有非法字符：%(code)s") % {"code": code}, code="bad_code")
-            if connection.vendor not in ("postgresql", "sqlite"):
+                    raise _pool_error(pgpool.BadPool("bad_code", code))
+            if connection.vendor != "sqlite":
                 unordered.add(risk)
             handles[risk].write(data)
             hashes[risk].update(data)
             counts[risk] += n
-            if risk in sealed and candidates:
-                sealed[risk].write(candidates.encode())
-                sealed_hashes[risk].update(candidates.encode())
     finally:
-        for fh in [*handles.values(), *sealed.values()]:
+        for fh in handles.values():
             fh.close()
     for s in unordered:  # a database that may not give the same order twice: sort here
         path = folder / f"entities-{s}.csv"
@@ -289,7 +226,7 @@ def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[st
         path.write_bytes(data)
         hashes[s] = hashlib.sha256(data)
     files = {f"entities-{s}.csv": h.hexdigest() for s, h in hashes.items()}
-    return counts, files, {s: h.hexdigest() for s, h in sealed_hashes.items()}
+    return counts, files, {}
 
 
 def _seal_bounds(percent: dict[str, str]) -> tuple[dict[str, bytes], int]:
@@ -465,15 +402,19 @@ def _sealed(draw: Draw, s: str, folder: Path) -> list[tuple[str, str, int]] | No
     data = (folder / f"sealed-{s}.csv").read_bytes()
     if hashlib.sha256(data).hexdigest() != info["sha256"]:
         raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": f"sealed-{s}.csv"}, code="file_changed")
-    rows = [line.split(b",") for line in data.splitlines()]
-    if len(rows) < k:
+    n = data.count(b"\n")
+    if n < k:
         return None
-    bound = bytes.fromhex(info["bound"])
-    keys = algorithm.entity_keys(bytes.fromhex(draw.seed_hex), [r[1] for r in rows])
-    if any(key >= bound for key in keys):
+    fields = data.replace(b"\n", b",").split(b",")  # id, code, division, id, …, b""
+    if len(fields) != 3 * n + 1 or (data and not data.endswith(b"\n")):
         raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": f"sealed-{s}.csv"}, code="file_changed")
-    best = sorted(zip(keys, range(len(rows))))[:k]
-    return [(rows[i][1].decode(), rows[i][2].decode(), int(rows[i][0])) for _key, i in best]
+    ids, codes, divisions = fields[0:-1:3], fields[1::3], fields[2::3]
+    bound = bytes.fromhex(info["bound"])
+    keys = algorithm.entity_keys(bytes.fromhex(draw.seed_hex), codes)
+    if max(keys, default=b"") >= bound:
+        raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": f"sealed-{s}.csv"}, code="file_changed")
+    best = sorted(range(n), key=keys.__getitem__)[:k]  # keys of distinct codes never tie
+    return [(codes[i].decode(), divisions[i].decode(), int(ids[i])) for i in best]
 
 
 def compute(draw: Draw, *, use_stored_exclusions: dict | None = None, sealed: bool = False):
@@ -519,9 +460,9 @@ def _compute(draw: Draw, seed: bytes, folder: Path, strata: dict, hasher, sealed
     inspectors = algorithm.parse_inspectors(data)
     selected = [row[:2] for s in algorithm.STRATA for row in strata[s]]
     cover = algorithm.Coverage(inspectors)
-    excluded = algorithm.exclusions(selected, inspectors, draw.recusal_inputs, cover)
     try:
-        chosen = algorithm.assign(seed, selected, inspectors, excluded, draw.params["per_entity"], cover)
+        excluded, chosen = workers.exclusions_and_assign(seed, selected, inspectors, draw.recusal_inputs, draw.params["per_entity"],
+                                                         cover, workers=min(os.cpu_count() or 1, 4))
     except algorithm.PoolTooSmall as exc:
         check_files()
         raise ApplicationError(
@@ -551,6 +492,39 @@ def _entity_ids(codes: list[str]) -> dict[str, int]:
     return out
 
 
+def _store_items(draw: Draw, rows: list[tuple], entity_ids: dict[str, int], chosen: dict, excluded: dict, ids: dict) -> None:
+    """The items of an execution in one COPY stream of preformatted text (PostgreSQL) or batches of
+    prepared inserts. The JSON lists are written as ``json.dumps`` writes them, from each cert's
+    encoding computed once."""
+    pg = connection.vendor == "postgresql"
+    # COPY's text format: tab-separated, \N for NULL, backslashes doubled. Codes are printable
+    # ASCII without commas, and JSON escapes every control character, so a backslash is all there is.
+    esc = (lambda v: v.replace("\\", "\\\\") if "\\" in v else v) if pg else (lambda v: v)
+    as_json = {cert: esc(json.dumps(cert)) for cert in ids}
+    id_json = {cert: str(pk) for cert, pk in ids.items()}
+
+    def json_list(certs) -> str:
+        return "[" + ", ".join([as_json.get(c) or esc(json.dumps(c)) for c in certs]) + "]"
+
+    table = DrawItem._meta.db_table
+    for i in range(0, len(rows), BATCH):
+        part = rows[i : i + BATCH]
+        if not pg:
+            from zhijian.entities.importer import insert_rows
+
+            insert_rows(table, [(draw.pk, entity_ids.get(code), code, division, s, rank, json_list(chosen[code]),
+                                 "[" + ", ".join([id_json[c] for c in chosen[code]]) + "]", json_list(excluded[code]), "", "")
+                                for code, division, s, rank in part], ITEM_COLUMNS)
+            continue
+        null, pk = "\\N", draw.pk
+        text = "".join([
+            f"{pk}\t{entity_ids.get(code, null)}\t{esc(code)}\t{esc(division)}\t{s}\t{rank}\t{json_list(chosen[code])}\t"
+            f"[{', '.join([id_json[c] for c in chosen[code]])}]\t{json_list(excluded[code]) if excluded[code] else '[]'}\t\t\n"
+            for code, division, s, rank in part])
+        with connection.cursor() as cur, cur.cursor.copy(f"COPY {table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
+            copy.write(text.encode("utf-8"))
+
+
 @transaction.atomic
 def draw_execute(*, actor, draw: Draw) -> Draw:
     """Reveal the seed and compute the selection with the public algorithm; store items and result.csv."""
@@ -564,29 +538,16 @@ def draw_execute(*, actor, draw: Draw) -> Draw:
     entity_ids = {row[0]: row[2] for rows in strata.values() for row in rows if len(row) > 2}
     if missing := [row[0] for rows in strata.values() for row in rows if len(row) == 2]:
         entity_ids.update(_entity_ids(missing))
-    # JSON of the lists, as json.dumps writes them, built from each cert's encoding once.
-    as_json = {cert: json.dumps(cert) for cert in ids}
-    id_json = {cert: str(pk) for cert, pk in ids.items()}
-    values = []
-    for s in algorithm.STRATA:
-        for rank, (code, division, *_id) in enumerate(strata[s], 1):
-            certs, skipped = chosen[code], excluded[code]
-            values.append((draw.pk, entity_ids.get(code), code, division, s, rank,
-                           "[" + ", ".join([as_json.get(c) or json.dumps(c) for c in certs]) + "]",
-                           "[" + ", ".join([id_json[c] for c in certs]) + "]",
-                           "[" + ", ".join([as_json.get(c) or json.dumps(c) for c in skipped]) + "]" if skipped else "[]", "", ""))
-    from zhijian.entities.importer import insert_rows
-
-    values.sort(key=lambda v: v[2].encode())  # credit-code order: the (draw, credit_code) index grows at its end
-    for i in range(0, len(values), BATCH):
-        insert_rows(DrawItem._meta.db_table, values[i : i + BATCH], ITEM_COLUMNS)
+    # Credit-code order: the (draw, credit_code) index grows at its end (str order is UTF-8 byte order).
+    rows = sorted((code, division, s, rank) for s in algorithm.STRATA for rank, (code, division, *_id) in enumerate(strata[s], 1))
+    _store_items(draw, rows, entity_ids, chosen, excluded, ids)
     data = algorithm.result_lines(strata, chosen, excluded)
     (draw_dir(draw.public_id) / "result.csv").write_bytes(data)
     draw.files = {**draw.files, "result.csv": hashlib.sha256(data).hexdigest()}
     draw.state = DrawState.EXECUTED
     draw.executed_by = actor
     draw.executed_at = timezone.now()
-    draw.selected_count = len(values)
+    draw.selected_count = len(rows)
     draw.save(update_fields=["files", "state", "executed_by", "executed_at", "selected_count", "updated_at"])
     public = {"public_id": draw.public_id, "seed": draw.seed_hex, "result_sha256": draw.files["result.csv"],
               "selected": draw.selected_count}
