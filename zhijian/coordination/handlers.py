@@ -9,6 +9,8 @@ task's (entity, source_ref) check hold even if the handler were run twice some o
 """
 from __future__ import annotations
 
+from django.db import connection
+
 from zhijian.core import events
 
 from . import services
@@ -22,10 +24,28 @@ def _entities_in(event) -> int:
     return 1
 
 
+def _no_flush_wait() -> None:
+    """Let the dispatcher's handler transaction commit without waiting for the WAL flush
+    (PostgreSQL; only inside a transaction, as the dispatcher runs handlers).
+
+    Safe because of how ``core.dispatch`` runs this handler: the ``entity.*`` events were committed
+    durably by their writer (the importer, the registry); the items, events and trace entry commit
+    here in one transaction with the events' ``HandlerRun`` markers; the events are marked done
+    only by a LATER transaction (``_finish``), whose ordinary synchronous commit flushes the WAL up
+    to its own commit record and so also this earlier one. Likewise any later write that acted on
+    this push (a worker claiming its ``push.created`` or ``village.notify`` events) flushes it. A
+    server crash can therefore only lose a push whose events are still pending (and unmarked): they
+    are redelivered when the lease ends and pushed again, as after any crash of a worker."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL synchronous_commit = off")
+
+
 # At most one import chunk (5,000 codes) per call: a chunk's items commit as soon as it is pushed,
 # not together with the chunks claimed after it.
 @events.handler("entity.*", name="coordination.push", batch=5000, weigh=_entities_in)
 def push_on_entity_events(evs) -> None:
+    _no_flush_wait()
     services.push_events(list(evs))
 
 
