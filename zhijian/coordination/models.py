@@ -134,7 +134,7 @@ class PushItem(models.Model):
     # Indexes are what the reads need, no more (every index is written for each of the ~30,000 items
     # an import chunk pushes): entity_id leads the unique key (existence check, replay, credit code
     # filter), department_id leads ``pushitem_inbox``; matter, rule, claimed_by and reassigned_to
-    # are never filtered on (only their rare deletes would scan).
+    # are never filtered on (a deleted matter, rule or user scans; reassigned_to has a partial index).
     entity = models.ForeignKey("entities.MarketEntity", verbose_name=_("市场主体"), on_delete=models.PROTECT, related_name="push_items",
                                db_index=False)
     department = models.ForeignKey("org.Department", verbose_name=_("接收部门"), on_delete=models.PROTECT, related_name="push_items",
@@ -182,6 +182,9 @@ class PushItem(models.Model):
             models.Index(fields=["department", "state", "due_at"], name="pushitem_inbox"),
             # Jurisdiction scoping (division_code LIKE 'prefix%'); also serves equality.
             models.Index(fields=["division_code"], name="pushitem_division", opclasses=["varchar_pattern_ops"]),
+            # ON DELETE SET NULL of the self reference: deleting items must not scan the table per
+            # row. Partial: nothing to write for a new (never reassigned) item.
+            models.Index(fields=["reassigned_to"], name="pushitem_reassigned", condition=models.Q(reassigned_to__isnull=False)),
         ]
 
     def __str__(self):
