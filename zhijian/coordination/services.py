@@ -13,6 +13,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -256,6 +257,14 @@ EVENT_ITEMS = 500
 DEPARTMENT_TYPE = "org.department"
 
 
+_ENCODER = DjangoJSONEncoder()
+
+
+def _json_scalar(value):
+    """A date or time as the events' JSON encoder writes it (``None`` stays ``None``)."""
+    return None if value is None else _ENCODER.default(value)
+
+
 ITEM_COLUMNS = ["entity_id", "department_id", "matter_id", "rule_id", "rule_version", "matched_on", "trigger", "trigger_key",
                 "source_event_id", "division_code", "state", "deadline_rule", "deadline_hours", "due_on", "due_at", "created_at"]
 
@@ -313,15 +322,24 @@ def _create_items_bulk(batches: list[tuple[PushBatch, list]], *, actor=None, via
                              [[i, PushAction.CREATE, PushState.PUSHED, actor_id, via, r[5], now] for i, r in zip(ids, rows)])
     # One push.created per department and county of the batch (up to EVENT_ITEMS items each): a
     # chunk of 5,000 registrations makes a few dozen events and webhook calls, not tens of thousands.
+    # The parts every item of a rule shares are built once, the deadline's date and time already as
+    # the JSON encoder writes them (one conversion per rule, not two per item): the same payload.
+    per_rule: dict[int, tuple[dict, dict]] = {}
+    rule_json: dict[tuple[int, str], dict] = {}
     groups: dict[tuple[int, str], list[dict]] = {}
     for i, r, b, rule in zip(ids, rows, owners, matches):
         e = b.entity
+        shared = per_rule.get(rule.id)
+        if shared is None:
+            shared = per_rule[rule.id] = ({"id": r[2], "name": rule.matter_name},
+                                          {"rule": r[11], "hours": r[12], "due_on": _json_scalar(r[13]), "due_at": _json_scalar(r[14])})
+        matched = rule_json.get((rule.id, r[5]))
+        if matched is None:
+            matched = rule_json[(rule.id, r[5])] = {"id": r[3], "name": rule.name, "version": r[4], "matched_on": r[5]}
         groups.setdefault((r[1], r[9][:6]), []).append({
             "item_id": i, "state": PushState.PUSHED, "trigger": r[6],
             "credit_code": e.credit_code, "entity_name": e.name, "division_code": r[9], "industry_code": e.industry_code,
-            "matter": {"id": r[2], "name": rule.matter_name},
-            "rule": {"id": r[3], "name": rule.name, "version": r[4], "matched_on": r[5]},
-            "deadline": {"rule": r[11], "hours": r[12], "due_on": r[13], "due_at": r[14]},
+            "matter": shared[0], "rule": matched, "deadline": shared[1],
             "feedback": f"/api/v1/push-items/{i}/",
         })
     out = []
