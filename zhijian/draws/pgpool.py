@@ -1,27 +1,28 @@
-"""The commit pass on PostgreSQL: the pool read once, written into the stratum files, and the
-sealed candidates found, on one process per core for a large registry.
+"""The commit pass on PostgreSQL: the pool read once, written into the stratum files with the
+sealed candidates, on one connection per core for a large registry.
 
-PostgreSQL builds the lines (``credit_code,division_code\\n``) and returns them per stratum as
-one text, with the entity ids in the same order. Python computes the entity keys: its SHA-256 costs
-half of PostgreSQL's per call (PostgreSQL sets up a fresh digest context for every row), so the
-hashing moved out of the query. A large pool is split into id ranges; each range is read and
-hashed by a process of its own, on its own connection, inside the commit transaction's exported
-snapshot, so the parts add up to exactly one moment's pool. The parts' files are joined in id-range
-order by the caller.
-
-Plain psycopg and the algorithm module only: the worker processes never touch Django.
+PostgreSQL builds the lines (``credit_code,division_code``, joined by newlines) and returns them
+per stratum as one text; with the seed and a bound per stratum, the same pass computes every
+entity key SHA-256(seed ‖ "entity:" ‖ code) and returns the lines ``id,credit_code,division_code``
+whose key lies below the bound: the few candidates the execution ranks. (Hashing in Python worker
+processes instead was measured: its SHA-256 is cheaper per call, but splitting the lines and
+carrying the ids cost as much again.) A large pool is split into id ranges, each read on a
+connection of its own inside the commit transaction's exported snapshot, so the parts add up to
+exactly one moment's pool; the parts' files are joined in id-range order.
 """
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from psycopg import IsolationLevel
 
 from . import algorithm
 
 STRATA = algorithm.STRATA
 LINE = "p.credit_code || ',' || p.division_code"  # joined by newlines; the last one is added here
+KEY = "sha256(%s::bytea || textsend(p.credit_code))"
 
 
 class BadPool(Exception):
@@ -32,10 +33,9 @@ class BadPool(Exception):
         self.code, self.value = code, value
 
 
-def part_sql(inner: str, params: list, bounds: dict, grouped: bool, lo=None, hi=None) -> tuple[str, list]:
+def part_sql(inner: str, params: list, seed: bytes, bounds: dict, grouped: bool, lo=None, hi=None) -> tuple[str, list]:
     """One pass over (an id range of) the pool: per stratum the count, the lines and, for strata
-    with a candidate bound, the ids in the lines' order (two aggregates of one node see the rows in
-    the same order).
+    with a bound, the sealed candidates.
 
     Plain aggregates with a FILTER per stratum (no sort: before PostgreSQL 16 ``string_agg``
     cannot be hash-grouped); ``grouped`` (pools above ``FLAT_MAX``) groups by stratum and range of
@@ -44,15 +44,22 @@ def part_sql(inner: str, params: list, bounds: dict, grouped: bool, lo=None, hi=
     where, where_params = "", []
     if lo is not None:
         where, where_params = " WHERE p.id >= %s AND p.id < %s", [lo, hi]
+    sealed_line = f"p.id::text || ',' || {LINE} || E'\\n'"
     if grouped:
-        ids = "string_agg(p.id::text, ',')" if bounds else "''"
-        return (f"SELECT p.risk, count(*), string_agg({LINE}, E'\\n'), {ids} FROM ({inner}) p{where} "
-                "GROUP BY p.risk, p.id >> 16 ORDER BY p.risk, p.id >> 16", [*params, *where_params])
-    cols = []
+        bound = "CASE p.risk " + " ".join("WHEN %s THEN %s::bytea" for _s in bounds) + " ELSE '\\x'::bytea END"
+        sealed = f"string_agg({sealed_line}, '') FILTER (WHERE {KEY} < {bound})" if bounds else "''"
+        sql_params = ([seed + b"entity:"] + [x for item in bounds.items() for x in item]) if bounds else []
+        return (f"SELECT p.risk, count(*), string_agg({LINE}, E'\\n'), {sealed} FROM ({inner}) p{where} "
+                "GROUP BY p.risk, p.id >> 16 ORDER BY p.risk, p.id >> 16", [*sql_params, *params, *where_params])
+    cols, sql_params = [], []
     for r in STRATA:
         cols.append(f"count(*) FILTER (WHERE p.risk = '{r}'), string_agg({LINE}, E'\\n') FILTER (WHERE p.risk = '{r}')")
-        cols.append(f"string_agg(p.id::text, ',') FILTER (WHERE p.risk = '{r}')" if r in bounds else "''")
-    return f"SELECT count(*), {', '.join(cols)} FROM ({inner}) p{where}", [*params, *where_params]
+        if r in bounds:
+            cols.append(f"string_agg({sealed_line}, '') FILTER (WHERE p.risk = '{r}' AND {KEY} < %s::bytea)")
+            sql_params += [seed + b"entity:", bounds[r]]
+        else:
+            cols.append("''")
+    return f"SELECT count(*), {', '.join(cols)} FROM ({inner}) p{where}", [*sql_params, *params, *where_params]
 
 
 def setup(cur) -> None:
@@ -61,10 +68,10 @@ def setup(cur) -> None:
 
 
 def rows_of(cur, grouped: bool):
-    """The pass's result as (stratum, count, lines, ids) rows."""
+    """The pass's result as (stratum, count, lines, sealed candidates) rows."""
     if grouped:
-        for r, n, text, ids in cur:
-            yield r, n, text or "", ids or ""
+        for r, n, text, sealed in cur:
+            yield r, n, text or "", sealed or ""
         return
     n_all, *rest = cur.fetchone()
     rows = [(STRATA[i // 3], rest[i], rest[i + 1] or "", rest[i + 2] or "") for i in range(0, len(rest), 3)]
@@ -81,33 +88,12 @@ def bad_line(text: str) -> str:
     return ""
 
 
-def candidates(seed: bytes, bound: bytes, data: bytes, ids: str) -> bytes:
-    """The lines ``id,credit_code,division_code\\n`` of a block whose entity key lies below ``bound``."""
-    parsed = algorithm.split_pool(data)
-    if parsed is None:  # valid but not plain ASCII: split line by line
-        pairs = [ln.split(b",", 1) for ln in data.split(b"\n")[:-1]]
-        parsed = [p[0] for p in pairs], [p[1] for p in pairs]
-    codes, divisions = parsed
-    id_list = ids.split(",")
-    if len(id_list) != len(codes):
-        raise BadPool("bad_code", "ids")
-    fresh = hashlib.sha256(seed + b"entity:").copy
-
-    def key(code: bytes) -> bytes:
-        h = fresh()
-        h.update(code)
-        return h.digest()
-
-    keep = [j for j, k in enumerate(map(key, codes)) if k < bound]
-    return b"".join(b"%s,%s,%s\n" % (id_list[j].encode(), codes[j], divisions[j]) for j in keep)
-
-
-def write_part(rows, seed: bytes, bounds: dict, folder: str, tag: str) -> dict:
-    """Write one part's lines into ``entities-S.csv.<tag>``; return {stratum: (count, candidates)}."""
+def write_part(rows, folder: str, tag: str) -> dict:
+    """Write one part's lines into ``entities-S.csv.<tag>``; return {stratum: (count, sealed candidates)}."""
     out = {s: [0, []] for s in STRATA}
     handles = {}
     try:
-        for risk, n, text, ids in rows:
+        for risk, n, text, sealed in rows:
             if risk not in out:
                 raise BadPool("bad_risk_class", risk)
             if not n:
@@ -122,36 +108,33 @@ def write_part(rows, seed: bytes, bounds: dict, folder: str, tag: str) -> dict:
                 handles[risk] = open(Path(folder) / f"entities-{risk}.csv.{tag}", "wb")
             handles[risk].write(data)
             out[risk][0] += n
-            if risk in bounds:
-                out[risk][1].append(candidates(seed, bounds[risk], data, ids))
+            if sealed:
+                out[risk][1].append(sealed.encode("utf-8"))
     finally:
         for fh in handles.values():
             fh.close()
     return {s: (n, b"".join(parts)) for s, (n, parts) in out.items()}
 
 
-def part_worker(conninfo: dict, snapshot: str, sql: str, params: list, grouped: bool, seed: bytes, bounds: dict,
-                folder: str, tag: str) -> dict:
-    """One id range on a connection of its own, in the exporting transaction's snapshot."""
-    import psycopg
+def run_parts(connect, snapshot: str, jobs: list[tuple[str, list]], grouped: bool, folder: str) -> list[dict]:
+    """Run ``jobs`` ((sql, params) per id range), each on a new connection (``connect()``) in the
+    exported snapshot, in threads (the work is the database's); results in job order."""
 
-    with psycopg.connect(**conninfo, cursor_factory=psycopg.ClientCursor) as conn:
-        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        with conn.cursor() as cur:
-            cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # checked by the caller: 00000003-0000001B-1
-            setup(cur)
-            cur.execute(sql, params)
-            return write_part(rows_of(cur, grouped), seed, bounds, folder, tag)
+    def run(i: int) -> dict:
+        sql, params = jobs[i]
+        conn = connect()
+        try:
+            conn.isolation_level = IsolationLevel.REPEATABLE_READ
+            with conn.cursor() as cur:
+                cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # checked by the caller: 00000003-0000001B-1
+                setup(cur)
+                cur.execute(sql, params)
+                return write_part(rows_of(cur, grouped), folder, f"part{i}")
+        finally:
+            conn.close()
 
-
-def run_parts(conninfo: dict, snapshot: str, jobs: list[tuple[str, list]], grouped: bool, seed: bytes, bounds: dict,
-              folder: str) -> list[dict]:
-    """Run ``jobs`` ((sql, params) per id range) in forked processes; results in job order."""
-    ctx = multiprocessing.get_context("fork")  # the workers need nothing but this module, already loaded
-    with ProcessPoolExecutor(max_workers=len(jobs), mp_context=ctx) as pool:
-        futures = [pool.submit(part_worker, conninfo, snapshot, sql, params, grouped, seed, bounds, folder, f"part{i}")
-                   for i, (sql, params) in enumerate(jobs)]
-        return [f.result() for f in futures]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return list(pool.map(run, range(len(jobs))))
 
 
 def join_parts(folder: str, tags: list[str], results: list[dict], bounds: dict) -> tuple[dict, dict, dict]:

@@ -153,15 +153,9 @@ def _pool_error(exc: pgpool.BadPool) -> ApplicationError:
     return ApplicationError(_("信用代码或区划代码含有非法字符：%(code)s") % {"code": exc.value}, code="bad_code")
 
 
-def _conninfo() -> dict:
-    """psycopg.connect arguments of the default database, for the pass's worker processes."""
-    params = connection.get_connection_params()
-    return {k: v for k, v in params.items() if k not in ("cursor_factory", "context", "prepare_threshold")}
-
-
 def _write_pool_pg(plan: DrawPlan, folder: Path, seed: bytes, bounds: dict[str, bytes], rows_hint: int):
     """The pool in order read, in one pass (see :mod:`.pgpool`); a registry of ``PARALLEL_MIN`` and
-    more is read by one process per core (at most 4), each on an id range, all in the snapshot
+    more is read by one connection per core (at most 4), each on an id range, all in the snapshot
     this transaction exports."""
     inner, params = _pool_sql(plan)
     grouped = rows_hint > FLAT_MAX
@@ -171,11 +165,12 @@ def _write_pool_pg(plan: DrawPlan, folder: Path, seed: bytes, bounds: dict[str, 
         if parts == 1:
             with connection.cursor() as cur:
                 pgpool.setup(cur)
-                cur.execute(*pgpool.part_sql(inner, params, bounds, grouped))
-                results = [pgpool.write_part(pgpool.rows_of(cur, grouped), seed, bounds, str(folder), tags[0])]
+                cur.execute(*pgpool.part_sql(inner, params, seed, bounds, grouped))
+                results = [pgpool.write_part(pgpool.rows_of(cur, grouped), str(folder), tags[0])]
         else:
             with connection.cursor() as cur:
-                cur.execute(f"SELECT min(p.id), max(p.id) FROM ({inner}) p", params)
+                # The table's id range (from the primary key, instantly); the pool filter applies in each part.
+                cur.execute(f"SELECT min(id), max(id) FROM {MarketEntity._meta.db_table}")
                 lo, hi = cur.fetchone()
                 cur.execute("SELECT pg_export_snapshot()")
                 snapshot = cur.fetchone()[0]
@@ -184,9 +179,10 @@ def _write_pool_pg(plan: DrawPlan, folder: Path, seed: bytes, bounds: dict[str, 
             results = []
             if lo is not None:
                 step = (hi + 1 - lo + parts - 1) // parts
-                jobs = [pgpool.part_sql(inner, params, bounds, grouped, lo + i * step, min(hi + 1, lo + (i + 1) * step))
+                jobs = [pgpool.part_sql(inner, params, seed, bounds, grouped, lo + i * step, min(hi + 1, lo + (i + 1) * step))
                         for i in range(parts)]
-                results = pgpool.run_parts(_conninfo(), snapshot, jobs, grouped, seed, bounds, str(folder))
+                results = pgpool.run_parts(lambda: connection.get_new_connection(connection.get_connection_params()), snapshot,
+                                           jobs, grouped, str(folder))
     except pgpool.BadPool as exc:
         raise _pool_error(exc) from exc
     return pgpool.join_parts(str(folder), tags, results, bounds)

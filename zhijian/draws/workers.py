@@ -10,13 +10,26 @@ county; a city-wide pool of inspectors gives one component and the sequential pa
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
+from contextlib import contextmanager
 
 from . import algorithm
 
 PARALLEL_MIN = 20_000  # drawn entities below this are assigned in process
 
 _job: dict = {}  # what the forked workers read (set before the fork: nothing is pickled to them)
+
+
+@contextmanager
+def no_gc():
+    """Hundreds of thousands of short-lived lists and tuples, no cycles: in a forked worker the
+    collector would walk the whole inherited heap again and again."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def components(selected: list[tuple[str, str]], cover: algorithm.Coverage) -> list[list[tuple[str, str]]]:
@@ -48,6 +61,7 @@ def components(selected: list[tuple[str, str]], cover: algorithm.Coverage) -> li
     return list(groups.values())
 
 
+@no_gc()
 def _run(index: int):
     j = _job
     rows = j["bins"][index]
