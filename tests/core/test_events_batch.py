@@ -22,6 +22,14 @@ def batchy(evs):
         raise RuntimeError("poisoned")
 
 
+weighed_calls: list[list[int]] = []
+
+
+@events.handler("weighed.*", name="tests.weighed", batch=5000, weigh=lambda e: e.payload["rows"])
+def weighed(evs):
+    weighed_calls.append([e.payload["rows"] for e in evs])
+
+
 @pytest.fixture
 def effects(db):
     calls.clear()
@@ -86,3 +94,16 @@ def test_bulk_insert_and_emit_rows_match_the_orm(db):
     more = events.emit_many([("bulk.tick", {"i": i}, "", "", "") for i in range(3)])
     assert [m.pk for m in more] == sorted(m.pk for m in more) and min(m.pk for m in more) > ids[0]
     assert list(Event.objects.filter(pk__in=[m.pk for m in more]).values_list("payload", flat=True)) == [{"i": 0}, {"i": 1}, {"i": 2}]
+
+
+@pytest.mark.django_db
+def test_a_claim_ends_where_a_weighed_handlers_first_call_ends(effects):
+    """Import chunks weigh their rows: a worker claims only what its first call handles, so the
+    next chunks stay free for another worker instead of queueing behind this one."""
+    weighed_calls.clear()
+    events.emit_many([("weighed.chunk", {"rows": n}, "441900", "", "") for n in (3000, 3000, 1000, 1000, 6000)])
+    assert fan_out(batch=50) == 1
+    assert fan_out(batch=50) == 3  # 3000 + 1000 + 1000 fit in 5,000; the 6,000 would not
+    assert fan_out(batch=50) == 1  # heavier than a call alone: claimed alone
+    assert weighed_calls == [[3000], [3000, 1000, 1000], [6000]]
+    assert not Event.objects.exclude(state=EventState.DONE).exists()

@@ -109,6 +109,20 @@ def _run_handler(h, evs: list, HandlerRun, errors: dict[int, list[str]]) -> None
                 errors.setdefault(e.id, []).append(err)
 
 
+def _one_call(evs: list) -> list:
+    """The claim cut where a weighed batch handler's first call would end (its ``batch`` units):
+    the events after it stay free for another worker. Without the cut one worker claims a whole
+    backlog of import chunks and pushes them one after another while the other workers idle."""
+    load: dict[str, int] = {}
+    for n, e in enumerate(evs):
+        for h in events.handlers_for(e.type):
+            if h.weigh and h.batch and h.batch is not True:
+                load[h.name] = load.get(h.name, 0) + max(1, int(h.weigh(e)))
+                if load[h.name] > h.batch and n > 0:
+                    return evs[:n]
+    return evs
+
+
 def fan_out(*, batch: int = 200, lease_seconds: float = 300) -> int:
     """Process one batch of due events. Returns how many were claimed.
 
@@ -139,7 +153,7 @@ def fan_out(*, batch: int = 200, lease_seconds: float = 300) -> int:
     if not candidates:
         return 0
     with transaction.atomic():
-        batch_events = list(_locked(due.filter(id__in=candidates).order_by("priority", "id"))[:batch])
+        batch_events = _one_call(list(_locked(due.filter(id__in=candidates).order_by("priority", "id"))[:batch]))
         if not batch_events:
             return 0
         types = {e.type for e in batch_events}
