@@ -503,22 +503,22 @@ def _store_items(draw: Draw, rows: list[tuple], entity_ids: dict[str, int], chos
         return "[" + ", ".join([as_json.get(c) or esc(json.dumps(c)) for c in certs]) + "]"
 
     table = DrawItem._meta.db_table
-    for i in range(0, len(rows), BATCH):
-        part = rows[i : i + BATCH]
-        if not pg:
-            from zhijian.entities.importer import insert_rows
+    if not pg:
+        from zhijian.entities.importer import insert_rows
 
+        for i in range(0, len(rows), BATCH):
             insert_rows(table, [(draw.pk, entity_ids.get(code), code, division, s, rank, json_list(chosen[code]),
                                  "[" + ", ".join([id_json[c] for c in chosen[code]]) + "]", json_list(excluded[code]), "", "")
-                                for code, division, s, rank in part], ITEM_COLUMNS)
-            continue
-        null, pk = "\\N", draw.pk
-        text = "".join([
-            f"{pk}\t{entity_ids.get(code, null)}\t{esc(code)}\t{esc(division)}\t{s}\t{rank}\t{json_list(chosen[code])}\t"
-            f"[{', '.join([id_json[c] for c in chosen[code]])}]\t{json_list(excluded[code]) if excluded[code] else '[]'}\t\t\n"
-            for code, division, s, rank in part])
-        with connection.cursor() as cur, cur.cursor.copy(f"COPY {table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
-            copy.write(text.encode("utf-8"))
+                                for code, division, s, rank in rows[i : i + BATCH]], ITEM_COLUMNS)
+        return
+    null, pk = "\\N", draw.pk
+    # One stream: the database stores a batch while the next one is formatted.
+    with connection.cursor() as cur, cur.cursor.copy(f"COPY {table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
+        for i in range(0, len(rows), BATCH // 5):
+            copy.write("".join([
+                f"{pk}\t{entity_ids.get(code, null)}\t{esc(code)}\t{esc(division)}\t{s}\t{rank}\t{json_list(chosen[code])}\t"
+                f"[{', '.join([id_json[c] for c in chosen[code]])}]\t{json_list(excluded[code]) if excluded[code] else '[]'}\t\t\n"
+                for code, division, s, rank in rows[i : i + BATCH // 5]]).encode("utf-8"))
 
 
 @transaction.atomic
