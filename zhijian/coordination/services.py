@@ -493,6 +493,8 @@ def push_events(evs: list, *, index=None) -> list[PushBatch]:
             entities[e.credit_code] = e
     index = index or engine.current_index()
     memo: dict[tuple, list] = {}
+    # (match key, division) → targets: a chunk of 5,000 has a few hundred distinct ones.
+    target_memo: dict[tuple, list] = {}
     batches: list[tuple[PushBatch, list]] = []
     village: list[PushBatch] = []
     for ev, code, trigger, to_village, snapshot in work:
@@ -505,8 +507,11 @@ def push_events(evs: list, *, index=None) -> list[PushBatch]:
         if matches is None:
             matches = memo[key] = index.match(industry_code=entity.industry_code, business_scope=entity.business_scope,
                                               licence_types=licences)
+        targets = target_memo.get((key, entity.division_code))
+        if targets is None:
+            targets = target_memo[(key, entity.division_code)] = _targets(matches, entity.division_code)
         b = PushBatch(entity, trigger, f"event:{ev.id}", ev.id)
-        batches.append((b, _targets(matches, entity.division_code)))
+        batches.append((b, targets))
         if to_village:
             village.append(b)
     _items, entry = _create_items_bulk(batches)
