@@ -123,36 +123,3 @@ def test_assignment_with_a_cert_listed_twice_follows_the_plain_rule():
     assert excluded == want_excluded
     assert algorithm.assign(SEED, selected, inspectors, excluded, 2) == want_chosen
 
-
-def test_assignment_split_by_component_on_several_processes_equals_the_plain_rule(monkeypatch):
-    """Inspectors of separate counties never share an entity: each county is assigned in a forked
-    process and the result is the sequential rule's, exclusions included; a cert listed in two
-    counties joins them into one component."""
-    from zhijian.draws import workers
-
-    monkeypatch.setattr(workers, "PARALLEL_MIN", 0)
-    rng = random.Random(23)
-    counties = ["441901", "441902", "441903", "441904", "441905"]
-    villages = [f"{c}{t:03d}{v:03d}" for c in counties for t in range(1, 4) for v in range(1, 3)]
-    data = pool(3000, rng, villages=villages)
-    selected = algorithm.select_blocks(SEED, [data], 900, 3000)
-    inspectors = sorted((f"44{i:07d}", (counties[i % 5],)) for i in range(30))
-    inspectors.append(("449999999", (counties[0], counties[1])))  # links two counties
-    recusal = {"rules": [{"kind": "home_division", "level": 9}, {"kind": "last_inspector", "level": 9}],
-               "home": {cert: rng.choice(villages) for cert, _s in inspectors},
-               "last": {code: [rng.choice(inspectors)[0]] for code, _d in selected[::7]}}
-    cover = algorithm.Coverage(inspectors)
-    groups = workers.components(selected, cover)
-    assert len(groups) == 4 and sum(map(len, groups)) == len(selected)
-    want_excluded, want_chosen = plain_draw(SEED, selected, inspectors, recusal, 2)
-    excluded, chosen = workers.exclusions_and_assign(SEED, selected, inspectors, recusal, 2, cover, workers=2)
-    assert excluded == want_excluded and chosen == want_chosen
-
-    # Too few eligible inspectors in two counties: the error names the first such entity in code order.
-    few = [row for row in inspectors if row[1] != (counties[2],) and row[1] != (counties[4],)]
-    few += [r for r in inspectors if r[1] == (counties[2],)][:1] + [r for r in inspectors if r[1] == (counties[4],)][:1]
-    few.sort()
-    first = min(code for code, division in selected if division[:6] in (counties[2], counties[4]))
-    with pytest.raises(algorithm.PoolTooSmall) as info:
-        workers.exclusions_and_assign(SEED, selected, few, {"rules": []}, 2, algorithm.Coverage(few), workers=2)
-    assert info.value.credit_code == first

@@ -24,7 +24,7 @@ from zhijian.core.scoping import in_jurisdiction
 from zhijian.entities.models import MarketEntity
 from zhijian.org.choices import RoleCode
 
-from . import algorithm, pgpool, sources, workers
+from . import algorithm, pgpool, sources
 from .choices import DEFAULT_RATIOS, DrawState, InspectionResult, RecusalKind
 from .models import DeclaredRelation, Draw, DrawItem, DrawPlan, JointInspection, RecusalRule, RiskClassRatio
 
@@ -456,9 +456,9 @@ def _compute(draw: Draw, seed: bytes, folder: Path, strata: dict, hasher, sealed
     inspectors = algorithm.parse_inspectors(data)
     selected = [row[:2] for s in algorithm.STRATA for row in strata[s]]
     cover = algorithm.Coverage(inspectors)
+    excluded = algorithm.exclusions(selected, inspectors, draw.recusal_inputs, cover)
     try:
-        excluded, chosen = workers.exclusions_and_assign(seed, selected, inspectors, draw.recusal_inputs, draw.params["per_entity"],
-                                                         cover, workers=min(os.cpu_count() or 1, 4))
+        chosen = algorithm.assign(seed, selected, inspectors, excluded, draw.params["per_entity"], cover)
     except algorithm.PoolTooSmall as exc:
         check_files()
         raise ApplicationError(
