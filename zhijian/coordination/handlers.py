@@ -49,7 +49,13 @@ def push_on_entity_events(evs) -> None:
     services.push_events(list(evs))
 
 
-@events.handler(services.VILLAGE_EVENT, name="coordination.village", batch=True)
+def _pushes_in(event) -> int:
+    return len((event.payload or {}).get("pushes") or [])
+
+
+# One chunk's village tasks per call (and per claim): a worker never takes a burst's whole backlog
+# of village work while the next import chunks wait for their inboxes.
+@events.handler(services.VILLAGE_EVENT, name="coordination.village", batch=5000, weigh=_pushes_in)
 def village_tasks(evs) -> None:
     services.villages_from_events(list(evs))
 
