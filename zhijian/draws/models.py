@@ -207,8 +207,10 @@ class DrawItem(models.Model):
     # Resolved from the credit code at execution. No database constraint: checking one per item
     # (and key-share locking every drawn entity row) dominated storing a large draw; PROTECT still
     # applies to deletions through Django, and the item keeps its own credit and division codes.
+    # No index: nothing reads items by entity (no reverse accessor); a random insert into an index
+    # of every item of every past draw cost more than anything else in storing a draw.
     entity = models.ForeignKey("entities.MarketEntity", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               db_constraint=False)
+                               db_constraint=False, db_index=False)
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18)
     division_code = models.CharField(_("区划代码"), max_length=12)
     stratum = models.CharField(_("风险分类"), max_length=1, choices=RiskClass.choices)
@@ -231,8 +233,9 @@ class DrawItem(models.Model):
         ordering = ["draw", "stratum", "rank"]
         constraints = [models.UniqueConstraint(fields=["draw", "credit_code"], name="draw_item_unique")]
         indexes = [
-            # Scoping filters by division prefix (LIKE 'prefix%'); the pattern index also serves equality.
-            models.Index(fields=["division_code"], name="draw_item_division", opclasses=["varchar_pattern_ops"]),
+            # A draw's items as one jurisdiction sees them (LIKE 'prefix%'; the pattern class also
+            # serves equality). Led by the draw, so a new draw's items go in at the index's end.
+            models.Index(fields=["draw", "division_code"], name="draw_item_draw_division", opclasses=["int8_ops", "varchar_pattern_ops"]),
             # Items join a joint inspection only after the merge; unmerged (NULL) rows stay out of it.
             models.Index(fields=["joint"], name="draw_item_joint", condition=models.Q(joint__isnull=False)),
             # Recusal of the last inspector reads the inspected items only (sources.last_inspectors):
