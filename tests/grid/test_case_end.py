@@ -147,7 +147,7 @@ def test_unresolved_licensed_trade_becomes_one_clue_for_the_licensing_department
     clue = TransferClue.objects.get()
     assert clue.department == city.health and clue.state == TransferClueState.ASSIGNED
     assert clue.entity == clinic and clue.division_code == case.division_code and clue.place.startswith(clinic.name)
-    assert clue.text.startswith(case.number + " ")
+    assert clue.text.startswith(case.number + " ") and clue.source_ref == f"grid:case:{case.pk}"
     assert "许可证照核查（未取得医疗机构执业许可证；仍未整改）" in clue.text and "仍在执业" in clue.text
     assert [s.action for s in clue.steps.all()] == ["record", "assign"]
     # The case's timeline and a grid.case_referred event name the clue.
@@ -183,6 +183,14 @@ def test_unresolved_licensed_trade_becomes_one_clue_for_the_licensing_department
     feedback = case.steps.filter(action="route").order_by("-id").first()
     assert "已立案查处，责令停止执业" in feedback.comment and clue.number in feedback.comment
     assert Event.objects.filter(type="grid.case_feedback", object_id=str(case.pk)).count() == 1
+    # A clue a village typed by hand that merely opens with the case's number is not the case's clue:
+    # the link is the source reference, not the text.
+    typed = coordination.clue_record(actor=None, text=f"{case.number} 附近另有无证诊所", division_code=case.division_code)
+    coordination.clue_assign(actor=None, clue=typed, department=city.health)
+    coordination.clue_report(actor=staff, clue=typed, report="另案处理")
+    drain()
+    assert Event.objects.filter(type="grid.case_feedback", object_id=str(case.pk)).count() == 1
+    assert not case.steps.filter(comment__contains="另案处理").exists()
 
 
 def test_unresolved_address_becomes_one_task_for_the_county_bureau(city, outsider):

@@ -270,6 +270,9 @@ class Clue(TimeStamped):
     scope_field = "division_code"
 
     number = models.CharField(_("线索编号"), max_length=40, blank=True, db_index=True)
+    # What the clue came from when another business line raised it (``grid:case:<id>`` for a routed
+    # grid case): that line finds its clue again, and hears the department's answer, by this.
+    source_ref = models.CharField(_("来源标识"), max_length=64, blank=True, db_index=True)
     text = models.TextField(_("线索内容"))
     place = models.CharField(_("地点"), max_length=300, blank=True)
     entity = models.ForeignKey("entities.MarketEntity", verbose_name=_("市场主体"), null=True, blank=True, on_delete=models.PROTECT, related_name="clues")

@@ -813,8 +813,10 @@ _CLUE_EVENT = {ClueAction.RECORD: "recorded", ClueAction.ASSIGN: "assigned", Clu
 
 
 @transaction.atomic
-def clue_record(*, actor, text, division_code, place="", entity=None, lng=None, lat=None, photos=(), matter=None) -> Clue:
-    """A village or town records a clue; the push rules suggest departments."""
+def clue_record(*, actor, text, division_code, place="", entity=None, lng=None, lat=None, photos=(), matter=None,
+                source_ref="") -> Clue:
+    """A village or town records a clue; the push rules suggest departments. ``source_ref`` names
+    what raised it when another business line did (see ``Clue.source_ref``)."""
     from zhijian.security.uploads import check_upload, store_upload
 
     _need_role(actor, CLUE_RECORDERS, _("您没有登记线索的权限"))
@@ -829,7 +831,7 @@ def clue_record(*, actor, text, division_code, place="", entity=None, lng=None, 
         raise OutOfScope(_("线索所在区划不在您的辖区内"))
     clue = Clue.objects.create(
         text=text, place=(place or "")[:300], entity=entity, division_code=division_code, lng=lng, lat=lat,
-        recorded_by=actor if actor and actor.pk else None, matter=matter,
+        recorded_by=actor if actor and actor.pk else None, matter=matter, source_ref=(source_ref or "")[:64],
         suggested=suggest_departments(text=text, entity=entity, division_code=division_code),
     )
     clue.number = f"XS{timezone.localdate():%Y%m%d}{clue.pk:06d}"

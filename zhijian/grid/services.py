@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -745,7 +746,7 @@ def route_work(*, case):
       due by ``penalty.clue_verify`` counted from the day of the routing, ``source_ref``
       ``grid:case:<id>``.
 
-    Idempotent: the clue (text opening with the case number) or the task (``source_ref``) that
+    Idempotent: the clue or the task with the case's ``source_ref`` (``grid:case:<id>``) that
     already exists is returned. The clue or task number goes on the case's timeline and into a
     ``grid.case_referred`` event."""
     if case.state != CaseState.ROUTED:
@@ -755,12 +756,14 @@ def route_work(*, case):
         from zhijian.coordination import services as coordination
         from zhijian.coordination.models import Clue as TransferClue
 
-        existing = TransferClue.objects.filter(division_code=case.division_code, text__startswith=case.number + " ").first()
+        ref = f"grid:case:{case.pk}"
+        existing = TransferClue.objects.filter(source_ref=ref, division_code=case.division_code).first()
         if existing is not None:
             return existing
         department = case.routed_department
         clue = coordination.clue_record(actor=None, text=text, division_code=case.division_code, entity=case.entity,
-                                        place="，".join(filter(None, [case.place_name, case.address]))[:300], lng=case.lng, lat=case.lat)
+                                        place="，".join(filter(None, [case.place_name, case.address]))[:300], lng=case.lng, lat=case.lat,
+                                        source_ref=ref)
         clue = coordination.clue_assign(actor=None, clue=clue, department=department,
                                         comment=_("网格事项 %(number)s 分流移交%(to)s") % {"number": case.number, "to": department.name})
         _note_referral(case, comment=_("已转为线索 %(clue)s，移交%(to)s") % {"clue": clue.number, "to": department.name},
@@ -800,8 +803,9 @@ def referral_feedback(*, clue_id: int, reported: bool, comment: str) -> CaseStep
     clue = TransferClue.objects.select_related("department").filter(pk=clue_id).first()
     if clue is None:
         return None
-    number = clue.text.split(" ", 1)[0]  # route_work opens the clue's text with the case number
-    case = GridCase.objects.filter(number=number, division_code=clue.division_code, state=CaseState.ROUTED).first()
+    ref = re.fullmatch(r"grid:case:(\d+)", clue.source_ref or "")
+    case = (GridCase.objects.filter(pk=int(ref.group(1)), division_code=clue.division_code, state=CaseState.ROUTED).first()
+            if ref else None)
     if case is None:
         return None
     who = clue.department.name if clue.department_id else ""
