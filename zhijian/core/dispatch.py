@@ -114,12 +114,14 @@ def _one_call(evs: list) -> list:
     the events after it stay free for another worker. Without the cut one worker claims a whole
     backlog of import chunks and pushes them one after another while the other workers idle."""
     load: dict[str, int] = {}
+    weighed: dict[str, list] = {}  # per event type: its weighed batch handlers
     for n, e in enumerate(evs):
-        for h in events.handlers_for(e.type):
-            if h.weigh and h.batch and h.batch is not True:
-                load[h.name] = load.get(h.name, 0) + max(1, int(h.weigh(e)))
-                if load[h.name] > h.batch and n > 0:
-                    return evs[:n]
+        if e.type not in weighed:
+            weighed[e.type] = [h for h in events.handlers_for(e.type) if h.weigh and h.batch and h.batch is not True]
+        for h in weighed[e.type]:
+            load[h.name] = load.get(h.name, 0) + max(1, int(h.weigh(e)))
+            if load[h.name] > h.batch and n > 0:
+                return evs[:n]
     return evs
 
 
