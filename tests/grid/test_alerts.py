@@ -115,6 +115,38 @@ def test_supervision_tasks_due_dates_are_swept(city):
     assert not Warning.objects.filter(item_type=ItemType.TASK, item_id=village.pk).exists()
 
 
+def test_pushed_items_escalate_from_claimer_to_department_head_to_the_areas_regulator(city):
+    """A department's pushed item past its day limit: the person who claimed it (else the head of
+    the department), then the head, then the head of the market regulator of the department's area."""
+    from tests.factories import make_user
+    from zhijian.coordination.choices import PushState, PushTrigger
+    from zhijian.coordination.models import PushItem, SupervisionMatter
+
+    dept_head = make_user("leader", bureau=None, jurisdiction="4419", username="healthhead", department=city.health)
+    staff = make_user("department_staff", bureau=None, jurisdiction="4419", username="healthstaff", department=city.health)
+    matter = SupervisionMatter.objects.create(code="clinic", name="医疗机构执业监管")
+
+    def item(key, **fields):
+        return PushItem.objects.create(entity=city.entity, department=city.health, matter=matter, trigger=PushTrigger.CREATED,
+                                       trigger_key=key, division_code=city.entity.division_code, due_on=D(2026, 10, 12), **fields)
+
+    unclaimed, claimed = item("event:1"), item("event:2", state=PushState.CLAIMED, claimed_by=staff)
+    done = item("event:3", state=PushState.FINISHED)
+
+    def levels(it):
+        return sorted(Warning.objects.filter(item_type=ItemType.PUSH_ITEM, item_id=it.pk).values_list("level", "recipient__username"))
+
+    alerts.sweep(today=D(2026, 10, 9))
+    assert levels(unclaimed) == [(0, "healthhead")] and levels(claimed) == [(0, "healthstaff")]
+    alerts.sweep(today=D(2026, 10, 20))
+    assert levels(claimed) == [(0, "healthstaff"), (1, "healthstaff"), (2, "healthhead"), (3, "countyhead")]
+    assert Warning.objects.get(item_type=ItemType.PUSH_ITEM, item_id=claimed.pk, level=3).bureau == city.county
+    assert levels(done) == []
+    w = Warning.objects.get(item_type=ItemType.PUSH_ITEM, item_id=claimed.pk, level=1)
+    assert w.item_url() == f"/coordination/items/{claimed.pk}/" and w.step == "claimed"
+    assert sum(alerts.sweep(today=D(2026, 10, 20)).values()) == 0
+
+
 def test_periodic_sweep_on_a_frozen_clock(city, waiting):
     from zhijian.deadlines.scheduling import registry
 

@@ -1,6 +1,8 @@
 """C3 信息警示: one set-based sweep over every open time-limited item.
 
-Items: grid cases (their current step's due date) and supervision tasks (their due date). For a
+Items: grid cases (their current step's due date), supervision tasks (their due date) and the
+departments' pushed items (their day limit; escalating from the person who claimed the item, else
+the department's head, to the head, then the market regulator of the area). For a
 sweep day ``T`` each warning level is one date range on the item's due date, computed once in
 Python with the working-day calendar:
 
@@ -37,7 +39,7 @@ from zhijian.deadlines.workdays import add_workdays
 from zhijian.org.choices import RoleCode
 
 from .choices import OPEN_STATES, ItemType, WarningLevel
-from .models import EscalationChain, GridCase, Warning, WarningRun
+from .models import DepartmentChain, EscalationChain, GridCase, Warning, WarningRun
 
 
 def _setting(name, default):
@@ -59,14 +61,19 @@ def thresholds(today: dt.date) -> dict[int, tuple[dt.date | None, dt.date | None
 
 
 def _sources():
+    from zhijian.coordination.choices import OPEN_PUSH_STATES
+    from zhijian.coordination.models import PushItem
     from zhijian.supervision.choices import OPEN_STATES as TASK_OPEN
     from zhijian.supervision.models import Task
 
     return [
-        # item type, table, step expression, due column, open states, extra condition. A village's
-        # grid task (coordination) is followed through its grid case, which carries the limits.
-        (ItemType.GRID_CASE, GridCase._meta.db_table, "c.state", "step_due_on", [str(s) for s in OPEN_STATES], ""),
-        (ItemType.TASK, Task._meta.db_table, "'due'", "due_on", [str(s) for s in TASK_OPEN], "c.business_line <> 'grid_first_visit'"),
+        # item type, table, step expression, due column, open states, extra condition, chain. A
+        # village's grid task (coordination) is followed through its grid case, which carries the limits.
+        (ItemType.GRID_CASE, GridCase._meta.db_table, "c.state", "step_due_on", [str(s) for s in OPEN_STATES], "", "bureau"),
+        (ItemType.TASK, Task._meta.db_table, "'due'", "due_on", [str(s) for s in TASK_OPEN], "c.business_line <> 'grid_first_visit'",
+         "bureau"),
+        # A department's pushed items by their day limit (hour limits show on the inbox as they run out).
+        (ItemType.PUSH_ITEM, PushItem._meta.db_table, "c.state", "due_on", [str(s) for s in OPEN_PUSH_STATES], "", "department"),
     ]
 
 
@@ -80,18 +87,52 @@ def refresh_chain() -> int:
             for b, p in Bureau.objects.values_list("id", "parent_id")]
     EscalationChain.objects.all().delete()
     EscalationChain.objects.bulk_create(rows, batch_size=2000)
+    _refresh_departments(heads)
     return len(rows)
 
 
+def _refresh_departments(bureau_heads: dict[int, int]) -> None:
+    from zhijian.org.models import Bureau, Department, User
+
+    heads = dict(User.objects.filter(is_active=True, department__isnull=False, roles__code=RoleCode.LEADER)
+                 .values("department_id").annotate(first=Min("id")).values_list("department_id", "first"))
+    bureaus: dict[str, int] = {}
+    for pk, code in Bureau.objects.order_by("-id").values_list("id", "division_code"):
+        bureaus[code] = pk  # lowest id wins
+    rows = []
+    for pk, code in Department.objects.values_list("id", "division_code"):
+        above = next((bureaus[code[:n]] for n in range(len(code), 0, -1) if code[:n] in bureaus), None)
+        rows.append(DepartmentChain(department_id=pk, head_id=heads.get(pk), supervisor_bureau_id=above,
+                                    supervisor_head_id=bureau_heads.get(above)))
+    DepartmentChain.objects.all().delete()
+    DepartmentChain.objects.bulk_create(rows, batch_size=2000)
+
+
+# Per chain: the join, and (recipient, bureau) per level.
 _RECIPIENT = {
-    WarningLevel.REMINDER: ("COALESCE(c.assignee_id, e.head_id)", "c.bureau_id"),
-    WarningLevel.OVERDUE: ("COALESCE(c.assignee_id, e.head_id)", "c.bureau_id"),
-    WarningLevel.UNIT_HEAD: ("e.head_id", "c.bureau_id"),
-    WarningLevel.SUPERVISOR: ("e.parent_head_id", "COALESCE(e.parent_bureau_id, c.bureau_id)"),
+    "bureau": {
+        WarningLevel.REMINDER: ("COALESCE(c.assignee_id, e.head_id)", "c.bureau_id"),
+        WarningLevel.OVERDUE: ("COALESCE(c.assignee_id, e.head_id)", "c.bureau_id"),
+        WarningLevel.UNIT_HEAD: ("e.head_id", "c.bureau_id"),
+        WarningLevel.SUPERVISOR: ("e.parent_head_id", "COALESCE(e.parent_bureau_id, c.bureau_id)"),
+    },
+    "department": {  # the person who claimed the item, else the department's head; then the area's regulator
+        WarningLevel.REMINDER: ("COALESCE(c.claimed_by_id, e.head_id)", "NULL"),
+        WarningLevel.OVERDUE: ("COALESCE(c.claimed_by_id, e.head_id)", "NULL"),
+        WarningLevel.UNIT_HEAD: ("e.head_id", "NULL"),
+        WarningLevel.SUPERVISOR: ("e.supervisor_head_id", "e.supervisor_bureau_id"),
+    },
 }
 
 
-def _insert(*, item_type, table, step_sql, due_col, states, extra, level, low, high, run_id, now) -> int:
+def _join(chain: str) -> str:
+    q = connection.ops.quote_name
+    if chain == "department":
+        return f"LEFT JOIN {q(DepartmentChain._meta.db_table)} e ON e.department_id = c.department_id"
+    return f"LEFT JOIN {q(EscalationChain._meta.db_table)} e ON e.bureau_id = c.bureau_id"
+
+
+def _insert(*, item_type, table, step_sql, due_col, states, extra, level, low, high, run_id, now, chain="bureau") -> int:
     ops = connection.ops
     q = ops.quote_name
     where = [f"c.state IN ({', '.join(['%s'] * len(states))})", f"c.{q(due_col)} IS NOT NULL"]
@@ -104,12 +145,12 @@ def _insert(*, item_type, table, step_sql, due_col, states, extra, level, low, h
     if high is not None:
         where.append(f"c.{q(due_col)} <= %s")
         params_where.append(ops.adapt_datefield_value(high))
-    recipient, bureau = _RECIPIENT[level]
+    recipient, bureau = _RECIPIENT[chain][level]
     sql = (
         f"INSERT INTO {q(Warning._meta.db_table)} (item_type, item_id, step, level, due_on, recipient_id, bureau_id, division_code, "
         f"run_id, raised_at, acknowledged) "
         f"SELECT %s, c.id, {step_sql}, %s, c.{q(due_col)}, {recipient}, {bureau}, c.division_code, %s, %s, %s "
-        f"FROM {q(table)} c LEFT JOIN {q(EscalationChain._meta.db_table)} e ON e.bureau_id = c.bureau_id "
+        f"FROM {q(table)} c {_join(chain)} "
         f"WHERE {' AND '.join(where)} "
         f"ON CONFLICT (item_type, item_id, step, level) DO NOTHING"
     )
@@ -128,7 +169,7 @@ def sweep(*, today: dt.date | None = None, now=None) -> dict[tuple[str, int], in
     # raised again by the next sweep (the unique key makes the sweep idempotent).
     lazy = connection.vendor == "postgresql"
     out = {}
-    for item_type, table, step_sql, due_col, states, extra in _sources():
+    for item_type, table, step_sql, due_col, states, extra, chain in _sources():
         for level, (low, high) in thresholds(today).items():
             with transaction.atomic():
                 if lazy:
@@ -137,7 +178,7 @@ def sweep(*, today: dt.date | None = None, now=None) -> dict[tuple[str, int], in
                 run = WarningRun.objects.create(ran_on=today, item_type=item_type, level=level, at=now)
                 before = Warning.objects.aggregate(hi=Max("id"))["hi"] or 0
                 n = _insert(item_type=item_type, table=table, step_sql=step_sql, due_col=due_col, states=states, extra=extra, level=level,
-                            low=low, high=high, run_id=run.pk, now=now)
+                            low=low, high=high, run_id=run.pk, now=now, chain=chain)
                 if not n:
                     run.delete()
                 else:

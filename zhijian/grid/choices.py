@@ -103,6 +103,7 @@ class WarningLevel(models.IntegerChoices):
 class ItemType(models.TextChoices):
     GRID_CASE = "grid.case", _("网格事项")
     TASK = "supervision.task", _("监管任务")
+    PUSH_ITEM = "coordination.push", _("推送事项")
 
 
 class OrderState(models.TextChoices):

@@ -341,6 +341,17 @@ class EscalationChain(models.Model):
     parent_head = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
 
 
+class DepartmentChain(models.Model):
+    """Who a department's overdue pushed items escalate to, refreshed with ``EscalationChain``: its
+    head (a leader on its staff) and, as the supervising level, the market regulator of the same
+    area (the bureau whose division is the department's, or the closest above it) and its head."""
+
+    department = models.OneToOneField("org.Department", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    head = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    supervisor_bureau = models.ForeignKey("org.Bureau", null=True, on_delete=models.SET_NULL, related_name="+")
+    supervisor_head = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+
+
 class WarningRun(models.Model):
     """One sweep's batch of warnings of one level and item type; traced once with a digest of its ids."""
 
@@ -403,4 +414,6 @@ class Warning(models.Model):
     def item_url(self) -> str:
         if self.item_type == ItemType.GRID_CASE:
             return reverse("grid:case_detail", args=[self.item_id])
+        if self.item_type == ItemType.PUSH_ITEM:
+            return reverse("coordination:item_detail", args=[self.item_id])
         return reverse("supervision:task_detail", args=[self.item_id])
