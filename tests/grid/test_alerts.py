@@ -147,6 +147,45 @@ def test_pushed_items_escalate_from_claimer_to_department_head_to_the_areas_regu
     assert sum(alerts.sweep(today=D(2026, 10, 20)).values()) == 0
 
 
+def test_an_unclaimed_items_receipt_limit_in_hours_runs_on_the_clock(city):
+    """签收时限: an item to be claimed within 1 hour warns by the clock — reminder in its last hour,
+    overdue after it, the head after 2 hours, the area's regulator after 8 — and stops once claimed."""
+    from django.utils import timezone
+
+    from tests.factories import make_user
+    from zhijian.coordination.choices import PushState, PushTrigger
+    from zhijian.coordination.models import PushItem, SupervisionMatter
+
+    make_user("leader", username="healthhead", department=city.health)
+    matter = SupervisionMatter.objects.create(code="clinic", name="医疗机构执业监管", deadline_hours=1)
+    pushed = timezone.make_aware(dt.datetime(2026, 10, 13, 23, 30))  # Beijing time: due 00:30 on the 14th
+    item = PushItem.objects.create(entity=city.entity, department=city.health, matter=matter, trigger=PushTrigger.CREATED,
+                                   trigger_key="event:9", division_code=city.entity.division_code, deadline_hours=1,
+                                   due_at=pushed + dt.timedelta(hours=1), created_at=pushed)
+    other = PushItem.objects.create(entity=city.entity, department=city.health, matter=matter, trigger=PushTrigger.CREATED,
+                                    trigger_key="event:10", division_code=city.entity.division_code, deadline_hours=1,
+                                    due_at=pushed + dt.timedelta(hours=1), created_at=pushed)
+
+    def receipt(it):
+        return sorted(Warning.objects.filter(item_type=ItemType.PUSH_ITEM, item_id=it.pk, step="receipt")
+                      .values_list("level", "recipient__username", "due_on"))
+
+    hour = dt.timedelta(hours=1)
+    alerts.sweep(today=D(2026, 10, 13), now=pushed - hour)
+    assert receipt(item) == []
+    alerts.sweep(today=D(2026, 10, 13), now=pushed)
+    assert receipt(item) == [(0, "healthhead", D(2026, 10, 14))]  # the local day of 00:30, not UTC's
+    PushItem.objects.filter(pk=other.pk).update(state=PushState.CLAIMED)
+    alerts.sweep(today=D(2026, 10, 14), now=pushed + 2 * hour)
+    assert [lv for lv, *_r in receipt(item)] == [0, 1]
+    alerts.sweep(today=D(2026, 10, 14), now=pushed + 4 * hour)
+    assert [lv for lv, *_r in receipt(item)] == [0, 1, 2]
+    alerts.sweep(today=D(2026, 10, 14), now=pushed + 10 * hour)
+    assert [lv for lv, *_r in receipt(item)] == [0, 1, 2, 3]
+    assert receipt(other) == [(0, "healthhead", D(2026, 10, 14))]  # claimed before it ran out: no more
+    assert sum(alerts.sweep(today=D(2026, 10, 14), now=pushed + 10 * hour).values()) == 0
+
+
 def test_periodic_sweep_on_a_frozen_clock(city, waiting):
     from zhijian.deadlines.scheduling import registry
 

@@ -61,7 +61,7 @@ def thresholds(today: dt.date) -> dict[int, tuple[dt.date | None, dt.date | None
 
 
 def _sources():
-    from zhijian.coordination.choices import OPEN_PUSH_STATES
+    from zhijian.coordination.choices import OPEN_PUSH_STATES, PushState
     from zhijian.coordination.models import PushItem
     from zhijian.supervision.choices import OPEN_STATES as TASK_OPEN
     from zhijian.supervision.models import Task
@@ -72,9 +72,30 @@ def _sources():
         (ItemType.GRID_CASE, GridCase._meta.db_table, "c.state", "step_due_on", [str(s) for s in OPEN_STATES], "", "bureau"),
         (ItemType.TASK, Task._meta.db_table, "'due'", "due_on", [str(s) for s in TASK_OPEN], "c.business_line <> 'grid_first_visit'",
          "bureau"),
-        # A department's pushed items by their day limit (hour limits show on the inbox as they run out).
+        # A department's pushed items by their day limit, and by their receipt limit in hours (签收时限)
+        # while nobody has claimed them.
         (ItemType.PUSH_ITEM, PushItem._meta.db_table, "c.state", "due_on", [str(s) for s in OPEN_PUSH_STATES], "", "department"),
+        (ItemType.PUSH_ITEM, PushItem._meta.db_table, "'receipt'", "due_at", [str(PushState.PUSHED)], "c.deadline_hours IS NOT NULL",
+         "department"),
     ]
+
+
+HOURLY = {"due_at"}  # due columns holding a moment, not a day: thresholds in hours
+
+
+def hour_thresholds(now: dt.datetime) -> dict[int, tuple[dt.datetime | None, dt.datetime | None]]:
+    """Per level, the inclusive range of due moments that raise it at ``now`` (hour limits run on
+    the clock, not on working days: a receipt within 1 hour is meant literally)."""
+    remind = dt.timedelta(minutes=_setting("PUSH_WARN_REMIND_MINUTES", 60))
+    head = dt.timedelta(hours=_setting("PUSH_WARN_UNIT_HEAD_AFTER_HOURS", 2))
+    sup = dt.timedelta(hours=_setting("PUSH_WARN_SUPERVISOR_AFTER_HOURS", 8))
+    tick = dt.timedelta(microseconds=1)
+    return {
+        WarningLevel.REMINDER: (now, now + remind),
+        WarningLevel.OVERDUE: (None, now - tick),
+        WarningLevel.UNIT_HEAD: (None, now - head - tick),
+        WarningLevel.SUPERVISOR: (None, now - sup - tick),
+    }
 
 
 def refresh_chain() -> int:
@@ -139,22 +160,27 @@ def _insert(*, item_type, table, step_sql, due_col, states, extra, level, low, h
     params_where: list = list(states)
     if extra:
         where.append(extra)
+    adapt = ops.adapt_datetimefield_value if due_col in HOURLY else ops.adapt_datefield_value
     if low is not None:
         where.append(f"c.{q(due_col)} >= %s")
-        params_where.append(ops.adapt_datefield_value(low))
+        params_where.append(adapt(low))
     if high is not None:
         where.append(f"c.{q(due_col)} <= %s")
-        params_where.append(ops.adapt_datefield_value(high))
+        params_where.append(adapt(high))
     recipient, bureau = _RECIPIENT[chain][level]
+    due_sql, due_params = f"c.{q(due_col)}", []
+    if due_col in HOURLY:  # the warning's due day: the moment's local date
+        due_sql, due_params = ops.datetime_cast_date_sql(due_sql, (), settings.TIME_ZONE)
+        due_params = list(due_params)
     sql = (
         f"INSERT INTO {q(Warning._meta.db_table)} (item_type, item_id, step, level, due_on, recipient_id, bureau_id, division_code, "
         f"run_id, raised_at, acknowledged) "
-        f"SELECT %s, c.id, {step_sql}, %s, c.{q(due_col)}, {recipient}, {bureau}, c.division_code, %s, %s, %s "
+        f"SELECT %s, c.id, {step_sql}, %s, {due_sql}, {recipient}, {bureau}, c.division_code, %s, %s, %s "
         f"FROM {q(table)} c {_join(chain)} "
         f"WHERE {' AND '.join(where)} "
         f"ON CONFLICT (item_type, item_id, step, level) DO NOTHING"
     )
-    params = [str(item_type), int(level), run_id, ops.adapt_datetimefield_value(now), False, *params_where]
+    params = [str(item_type), int(level), *due_params, run_id, ops.adapt_datetimefield_value(now), False, *params_where]
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return max(cur.rowcount, 0)
@@ -169,8 +195,9 @@ def sweep(*, today: dt.date | None = None, now=None) -> dict[tuple[str, int], in
     # raised again by the next sweep (the unique key makes the sweep idempotent).
     lazy = connection.vendor == "postgresql"
     out = {}
+    by_day, by_hour = thresholds(today), hour_thresholds(now)
     for item_type, table, step_sql, due_col, states, extra, chain in _sources():
-        for level, (low, high) in thresholds(today).items():
+        for level, (low, high) in (by_hour if due_col in HOURLY else by_day).items():
             with transaction.atomic():
                 if lazy:
                     with connection.cursor() as cur:
@@ -192,7 +219,7 @@ def sweep(*, today: dt.date | None = None, now=None) -> dict[tuple[str, int], in
                     events.emit("grid.warnings_raised", payload={"run_id": run.pk, "item_type": str(item_type), "level": int(level),
                                                                  "count": n, "ran_on": today},
                                 object_type="grid.warningrun", object_id=str(run.pk))
-            out[(str(item_type), int(level))] = n
+            out[(str(item_type), int(level))] = out.get((str(item_type), int(level)), 0) + n
     return out
 
 
