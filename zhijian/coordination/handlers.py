@@ -9,9 +9,8 @@ task's (entity, source_ref) check hold even if the handler were run twice some o
 """
 from __future__ import annotations
 
-from django.db import connection
-
 from zhijian.core import events
+from zhijian.core.transactions import no_flush_wait
 
 from . import services
 
@@ -36,9 +35,7 @@ def _no_flush_wait() -> None:
     this push (a worker claiming its ``push.created`` or ``village.notify`` events) flushes it. A
     server crash can therefore only lose a push whose events are still pending (and unmarked): they
     are redelivered when the lease ends and pushed again, as after any crash of a worker."""
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        with connection.cursor() as cur:
-            cur.execute("SET LOCAL synchronous_commit = off")
+    no_flush_wait()
 
 
 # At most one import chunk (5,000 codes) per call: a chunk's items commit as soon as it is pushed,

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from zhijian.core import events, trace
 from zhijian.core.errors import ApplicationError
 from zhijian.core.scoping import in_jurisdiction
+from zhijian.core.transactions import no_flush_wait
 from zhijian.entities.models import MarketEntity
 from zhijian.org.choices import RoleCode
 
@@ -291,13 +292,11 @@ def _recusal_inputs(plan: DrawPlan, inspectors: list[dict]) -> dict:
 
 
 def _no_flush_wait() -> None:
-    """Commit an execution without waiting for the WAL flush (PostgreSQL): if a crash in the next
-    instant loses it, the draw is still committed and executing it again recomputes the same
-    selection from the same seed, so the wait buys nothing but seconds on a large draw. (Not for
-    the commit itself: a published seed commitment must never vanish.)"""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("SET LOCAL synchronous_commit = off")
+    """Commit an execution without waiting for the WAL flush: if a crash in the next instant loses
+    it, the draw is still committed and executing it again recomputes the same selection from the
+    same seed, so the wait buys nothing but seconds on a large draw. (Not for the commit itself: a
+    published seed commitment must never vanish.)"""
+    no_flush_wait()
 
 
 def canonical(data) -> bytes:

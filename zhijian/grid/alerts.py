@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from zhijian.core import events, trace
 from zhijian.core.errors import ApplicationError, OutOfScope
 from zhijian.core.scoping import in_jurisdiction
+from zhijian.core.transactions import no_flush_wait
 from zhijian.deadlines.workdays import add_workdays
 from zhijian.org.choices import RoleCode
 
@@ -193,15 +194,12 @@ def sweep(*, today: dt.date | None = None, now=None) -> dict[tuple[str, int], in
     refresh_chain()
     # Each batch commits without waiting for the WAL flush (PostgreSQL): a batch a crash loses is
     # raised again by the next sweep (the unique key makes the sweep idempotent).
-    lazy = connection.vendor == "postgresql"
     out = {}
     by_day, by_hour = thresholds(today), hour_thresholds(now)
     for item_type, table, step_sql, due_col, states, extra, chain in _sources():
         for level, (low, high) in (by_hour if due_col in HOURLY else by_day).items():
             with transaction.atomic():
-                if lazy:
-                    with connection.cursor() as cur:
-                        cur.execute("SET LOCAL synchronous_commit = off")
+                no_flush_wait()
                 run = WarningRun.objects.create(ran_on=today, item_type=item_type, level=level, at=now)
                 before = Warning.objects.aggregate(hi=Max("id"))["hi"] or 0
                 n = _insert(item_type=item_type, table=table, step_sql=step_sql, due_col=due_col, states=states, extra=extra, level=level,
