@@ -232,6 +232,9 @@ WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ZHIJIAN_WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_RETRY_BASE = float(os.environ.get("ZHIJIAN_WEBHOOK_RETRY_BASE", "30"))
 # Dispatch priority by event type pattern (lower first; others 1): registry facts start legal clocks.
 EVENT_PRIORITIES = {"entity.*": 0}
+# Inline handlers (the push to the departments' inboxes) run in the writer's transaction; "0"
+# leaves them to the dispatcher like every other handler (core.events).
+EVENT_INLINE = os.environ.get("ZHIJIAN_EVENT_INLINE", "1") != "0"
 EVENT_HANDLER_MODULES = [m for m in os.environ.get("ZHIJIAN_EVENT_HANDLER_MODULES", "").split(",") if m]
 
 LOGGING = {

@@ -63,8 +63,10 @@ def expected_targets() -> dict[tuple[str, str], set]:
         codes = (p.get("created") or []) + (p.get("updated") or []) if ev.type == "entity.imported" else [p.get("credit_code")]
         if ev.type not in ("entity.imported", "entity.created"):
             continue
+        snapshot = p.get("entity") or {}  # a registration is pushed as it was registered (inline)
         for e in MarketEntity.objects.filter(credit_code__in=codes):
-            matches = index.match(industry_code=e.industry_code, business_scope=e.business_scope)
+            matches = index.match(industry_code=snapshot.get("industry_code", e.industry_code),
+                                  business_scope=snapshot.get("business_scope", e.business_scope))
             want[(e.credit_code, f"event:{ev.id}")] = {(m.rule.matter_id, d) for m, d in _targets(matches, e.division_code)}
     return want
 

@@ -1,11 +1,17 @@
 """In-process reactions to registry events: evaluate the push rules (C1), then notify the village (G1).
 
-Set-based: the dispatcher hands the handler every ``entity.*`` event of a claimed batch at once
-(``batch=True``), so an import chunk of 5,000 codes — or 200 single registrations — is pushed by
-one ``services.push_events`` call: one query for the entities, matching in memory, bulk writes.
-It runs in one transaction with the events' exactly-once markers, so one registry event creates
-its push items once; the items' unique key (entity, matter, department, event) and the village
-task's (entity, source_ref) check hold even if the handler were run twice some other way.
+The push runs **inline** (``core.events``): in the registry's own transaction, as soon as the
+registration, change or import chunk emits its ``entity.*`` event, so the departments' inboxes
+hold the items at the moment the registration commits. If it fails there, its savepoint is rolled
+back, the registration stands, and the dispatcher pushes the event later.
+
+Set-based either way: the handler gets a list of events (the dispatcher hands it every
+``entity.*`` event of a claimed batch), so an import chunk of 5,000 codes — or 200 single
+registrations — is pushed by one ``services.push_events`` call: one query for the entities,
+matching in memory, bulk writes. It runs with the events' exactly-once markers, so one registry
+event creates its push items once; the items' unique key (entity, matter, department, event) and
+the village task's (entity, source_ref) check hold even if the handler were run twice some other
+way. The village tasks follow from the dispatcher (``village.notify``).
 """
 from __future__ import annotations
 
@@ -38,11 +44,13 @@ def _no_flush_wait() -> None:
     no_flush_wait()
 
 
-# At most one import chunk (5,000 codes) per call: a chunk's items commit as soon as it is pushed,
-# not together with the chunks claimed after it.
-@events.handler("entity.*", name="coordination.push", batch=5000, weigh=_entities_in)
+# Inline: a registration (or an import chunk) reaches the departments' inboxes in its own
+# transaction; if the push fails there, the dispatcher pushes it later. From the dispatcher: at
+# most one import chunk (5,000 codes) per call, so a chunk's items commit as soon as it is pushed.
+@events.handler("entity.*", name="coordination.push", batch=5000, weigh=_entities_in, inline=True)
 def push_on_entity_events(evs) -> None:
-    _no_flush_wait()
+    if not events.inline():  # the writer's own commit stays durable
+        _no_flush_wait()
     services.push_events(list(evs))
 
 

@@ -135,14 +135,17 @@ class PushItem(models.Model):
     # an import chunk pushes): entity_id leads the unique key (existence check, replay, credit code
     # filter), department_id leads ``pushitem_inbox``; matter, rule, claimed_by and reassigned_to
     # are never filtered on (a deleted matter, rule or user scans; reassigned_to has a partial index).
+    # Department, matter and rule have no database constraint: they are configuration, never
+    # deleted but through Django (PROTECT holds there), and checking ~30,000 references to the
+    # same few dozen rows at each chunk's commit took longer than writing the items.
     entity = models.ForeignKey("entities.MarketEntity", verbose_name=_("市场主体"), on_delete=models.PROTECT, related_name="push_items",
                                db_index=False)
     department = models.ForeignKey("org.Department", verbose_name=_("接收部门"), on_delete=models.PROTECT, related_name="push_items",
-                                   db_index=False)
+                                   db_index=False, db_constraint=False)
     matter = models.ForeignKey(SupervisionMatter, verbose_name=_("监管事项"), on_delete=models.PROTECT, related_name="items",
-                               db_index=False)
+                               db_index=False, db_constraint=False)
     rule = models.ForeignKey(PushRule, verbose_name=_("命中规则"), null=True, blank=True, on_delete=models.PROTECT, related_name="items",
-                             db_index=False)
+                             db_index=False, db_constraint=False)
     rule_version = models.PositiveIntegerField(_("规则版本"), default=1)
     matched_on = models.CharField(_("命中依据"), max_length=200, blank=True)
     trigger = models.CharField(_("推送原因"), max_length=20, choices=PushTrigger.choices)

@@ -231,7 +231,7 @@ def _items_trace(batches: list[PushBatch], rows: list[list], actor=None) -> dict
     entities = {b.entity.pk: b.entity for b in batches if b.items}
     if len(entities) == 1:
         entity = next(iter(entities.values()))
-        return {"actor": actor, "action": "push.created", "obj": entity, "object_type": "entities.marketentity",
+        return {"actor": actor, "action": "push.created", "object_type": "entities.marketentity",
                 "object_id": entity.credit_code, "division_code": entity.division_code,
                 "after": {"trigger": rows[0][6], "items": [r[:1] + r[2:6] for r in rows]}}
     keys = sorted({r[6] for r in rows})
@@ -267,59 +267,119 @@ def _json_scalar(value):
 
 ITEM_COLUMNS = ["entity_id", "department_id", "matter_id", "rule_id", "rule_version", "matched_on", "trigger", "trigger_key",
                 "source_event_id", "division_code", "state", "deadline_rule", "deadline_hours", "due_on", "due_at", "created_at"]
+# An item's columns split by what varies them: the entity's push, or the target (rule, department).
+_ENTITY_COLUMNS = ["entity_id", "trigger", "trigger_key", "source_event_id", "division_code"]
+_TARGET_COLUMNS = ["department_id", "matter_id", "rule_id", "rule_version", "matched_on", "deadline_rule", "deadline_hours", "due_on",
+                   "due_at"]
+
+
+def _insert_items_pg(entity_rows: list[tuple], set_rows: list[tuple], now) -> list[tuple]:
+    """PostgreSQL: every item of every (entity, target set) pair by one ``INSERT … SELECT`` that
+    the server expands from two arrays — 5,000 entities and a few hundred targets travel, not
+    30,000 rows — skipping items that exist already (the unique key, ``ON CONFLICT``).
+
+    ``entity_rows``: (target set, *_ENTITY_COLUMNS); ``set_rows``: (target set, *_TARGET_COLUMNS).
+    Returns (id, entity id, trigger key, matter, department) of the new items in id order."""
+    from django.db import connection
+
+    meta = PushItem._meta
+    q = connection.ops.quote_name
+    rest = events.column_defaults(PushItem, ITEM_COLUMNS, now=now)
+
+    def typed(names):
+        return ", ".join(f"%s::{_field(meta, n).db_type(connection)}[]" for n in names)
+
+    cols = ", ".join(q(c) for c in [*(_field(meta, n).column for n in ITEM_COLUMNS), *(f.column for f, _v in rest)])
+    sql = (f"INSERT INTO {q(meta.db_table)} ({cols}) "
+           "SELECT e.entity_id, t.department_id, t.matter_id, t.rule_id, t.rule_version, t.matched_on, e.trigger, e.trigger_key, "
+           "e.source_event_id, e.division_code, %s, t.deadline_rule, t.deadline_hours, t.due_on, t.due_at, %s::timestamptz"
+           + "".join(f", %s::{f.db_type(connection)}" for f, _v in rest)
+           + f" FROM unnest(%s::integer[], {typed(_ENTITY_COLUMNS)}) WITH ORDINALITY AS e(tset, {', '.join(_ENTITY_COLUMNS)}, n)"
+           f" JOIN unnest(%s::integer[], {typed(_TARGET_COLUMNS)}) WITH ORDINALITY AS t(tset, {', '.join(_TARGET_COLUMNS)}, m)"
+           " USING (tset) ORDER BY e.n, t.m ON CONFLICT DO NOTHING"
+           " RETURNING id, entity_id, trigger_key, matter_id, department_id")
+    params = [PushState.PUSHED, now, *(f.get_db_prep_value(v, connection) for f, v in rest),
+              *(list(col) for col in zip(*entity_rows)), *(list(col) for col in zip(*set_rows))]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return sorted(cur.fetchall())
+
+
+def _field(meta, attname):
+    return next(f for f in meta.concrete_fields if f.attname == attname)
+
+
+def _insert_items_rows(entity_rows: list[tuple], set_rows: list[tuple], now) -> list[tuple]:
+    """Any database: the same items expanded here, the existing ones found by one query per 900
+    entities, the rest inserted set-based (``events.insert_values``). Same result as the above."""
+    targets: dict[int, list[tuple]] = {}
+    for tset, *t in set_rows:
+        targets.setdefault(tset, []).append(t)
+    keys = sorted({r[3] for r in entity_rows})
+    existing: set = set()
+    for part in _chunks(sorted({r[1] for r in entity_rows})):
+        existing.update(PushItem.objects.filter(entity_id__in=part, trigger_key__in=keys)
+                        .values_list("entity_id", "trigger_key", "matter_id", "department_id"))
+    rows = []
+    for tset, entity_id, trigger, trigger_key, source_event_id, division_code in entity_rows:
+        for dept, matter, rule, version, matched_on, deadline_rule, hours, due_on, due_at in targets[tset]:
+            key = (entity_id, trigger_key, matter, dept)
+            if key in existing:
+                continue
+            existing.add(key)
+            rows.append([entity_id, dept, matter, rule, version, matched_on, trigger, trigger_key, source_event_id, division_code,
+                         PushState.PUSHED, deadline_rule, hours, due_on, due_at, now])
+    ids = events.insert_values(PushItem, ITEM_COLUMNS, rows)
+    return [(i, r[0], r[7], r[2], r[1]) for i, r in zip(ids, rows)]
 
 
 def _create_items_bulk(batches: list[tuple[PushBatch, list]], *, actor=None, via="system",
                        objects: bool = False) -> tuple[list, dict | None]:
-    """Write the items of many (entity, trigger) pushes at once: one existence query, one
-    set-based insert of the items (``events.insert_values``: no model instances; their creation
-    steps only when a person pushes, see ``PushItem.timeline``), one ``push.created`` event per department and county listing its items. Fills each batch's
-    ``items`` with the departments' names; returns (the new items as ``PushItem`` instances if
-    ``objects`` else their ids, the trace entry to record — the caller appends it with its other
-    entries, chain heads in order)."""
+    """Write the items of many (entity, trigger) pushes at once: one set-based insert of the items
+    that do not exist yet (no model instances; their creation steps only when a person pushes, see
+    ``PushItem.timeline``), one ``push.created`` event per department and county listing its
+    items. Pushes share their target lists (memoised per scope and division by the caller), so
+    each distinct list is laid out once. Fills each batch's ``items`` with the departments' names;
+    returns (the new items as ``PushItem`` instances if ``objects`` else their ids, the trace
+    entry to record — the caller appends it with its other entries, chain heads in order)."""
+    from django.db import connection
+
     from zhijian.org.models import Department
 
     wanted = [(b, targets) for b, targets in batches if targets]
     if not wanted:
         return [], None
     now = timezone.now()
-    existing: set = set()
-    keys = sorted({b.trigger_key for b, _t in wanted})
-    entity_ids = sorted({b.entity.pk for b, _t in wanted})
-    for part in _chunks(entity_ids):
-        existing.update(PushItem.objects.filter(entity_id__in=part, trigger_key__in=keys)
-                        .values_list("entity_id", "trigger_key", "matter_id", "department_id"))
-    depts = {d.pk: d for d in Department.objects.filter(pk__in={d for _b, t in wanted for _m, d in t})}
-    dept_json = {d.pk: {"id": d.pk, "code": d.code, "name": d.name} for d in depts.values()}
     deadlines: dict[int, tuple] = {}
-    rows, owners, matches = [], [], []
+    set_of: dict[int, int] = {}  # id(target list) → its number
+    set_rows: list[tuple] = []
+    target_of: dict[tuple[int, int, int], tuple] = {}  # (set, matter, department) → (rule, matched on)
+    entity_rows: list[tuple] = []
+    batch_of: dict[tuple[int, str], tuple[PushBatch, int]] = {}  # (entity, trigger key) → (push, set)
     for b, targets in wanted:
-        entity = b.entity
-        for m, dept in targets:
-            mk = (entity.pk, b.trigger_key, m.rule.matter_id, dept)
-            if mk in existing:
-                continue
-            existing.add(mk)
-            rule = m.rule
-            if rule.id not in deadlines:
-                deadlines[rule.id] = _deadline(rule, now)
-            due_on, due_at = deadlines[rule.id]
-            rows.append([entity.pk, dept, rule.matter_id, rule.id, rule.version, "；".join(m.reasons)[:200], b.trigger, b.trigger_key,
-                         b.source_event_id, entity.division_code, PushState.PUSHED, rule.deadline_rule, rule.deadline_hours, due_on,
-                         due_at, now])
-            owners.append(b)
-            matches.append(rule)
-    if not rows:
+        tset = set_of.get(id(targets))
+        if tset is None:
+            tset = set_of[id(targets)] = len(set_of)
+            for m, dept in targets:
+                rule = m.rule
+                if rule.id not in deadlines:
+                    deadlines[rule.id] = _deadline(rule, now)
+                due_on, due_at = deadlines[rule.id]
+                matched_on = "；".join(m.reasons)[:200]
+                set_rows.append((tset, dept, rule.matter_id, rule.id, rule.version, matched_on, rule.deadline_rule, rule.deadline_hours,
+                                 due_on, due_at))
+                target_of[(tset, rule.matter_id, dept)] = (rule, matched_on)
+        e = b.entity
+        entity_rows.append((tset, e.pk, b.trigger, b.trigger_key, b.source_event_id, e.division_code))
+        batch_of[(e.pk, b.trigger_key)] = (b, tset)
+    insert = _insert_items_pg if connection.vendor == "postgresql" else _insert_items_rows
+    new = insert(entity_rows, set_rows, now)
+    if not new:
         return [], None
-    ids = events.insert_values(PushItem, ITEM_COLUMNS, rows)
-    for b, r in zip(owners, rows):
-        b.items.append(depts[r[1]].name)
+    depts = {d.pk: d for d in Department.objects.filter(pk__in={r[4] for r in new})}
+    dept_json = {d.pk: {"id": d.pk, "code": d.code, "name": d.name} for d in depts.values()}
+    ids = [r[0] for r in new]
     actor_id = actor.pk if actor is not None and getattr(actor, "pk", None) else None
-    if actor_id is not None or via != "system":
-        # A person's push (reassignment, replay) keeps its creation step: who and through what.
-        # The system's push stores none: the item records it (``PushItem.creation_step``).
-        events.insert_values(PushStep, ["item_id", "action", "to_state", "actor_id", "via", "comment", "at"],
-                             [[i, PushAction.CREATE, PushState.PUSHED, actor_id, via, r[5], now] for i, r in zip(ids, rows)])
     # One push.created per department and county of the batch (up to EVENT_ITEMS items each): a
     # chunk of 5,000 registrations makes a few dozen events and webhook calls, not tens of thousands.
     # The parts every item of a rule shares are built once, the deadline's date and time already as
@@ -327,21 +387,35 @@ def _create_items_bulk(batches: list[tuple[PushBatch, list]], *, actor=None, via
     per_rule: dict[int, tuple[dict, dict]] = {}
     rule_json: dict[tuple[int, str], dict] = {}
     groups: dict[tuple[int, str], list[dict]] = {}
-    for i, r, b, rule in zip(ids, rows, owners, matches):
+    steps, trace_rows = [], []
+    for i, entity_id, trigger_key, matter_id, dept in new:
+        b, tset = batch_of[(entity_id, trigger_key)]
+        rule, matched_on = target_of[(tset, matter_id, dept)]
         e = b.entity
+        b.items.append(depts[dept].name)
+        trace_rows.append([i, entity_id, dept, matter_id, rule.id, rule.version, trigger_key, e.division_code])
+        if actor_id is not None or via != "system":
+            steps.append([i, PushAction.CREATE, PushState.PUSHED, actor_id, via, matched_on, now])
         shared = per_rule.get(rule.id)
         if shared is None:
-            shared = per_rule[rule.id] = ({"id": r[2], "name": rule.matter_name},
-                                          {"rule": r[11], "hours": r[12], "due_on": _json_scalar(r[13]), "due_at": _json_scalar(r[14])})
-        matched = rule_json.get((rule.id, r[5]))
+            due_on, due_at = deadlines[rule.id]
+            shared = per_rule[rule.id] = ({"id": matter_id, "name": rule.matter_name},
+                                          {"rule": rule.deadline_rule, "hours": rule.deadline_hours, "due_on": _json_scalar(due_on),
+                                           "due_at": _json_scalar(due_at)})
+        matched = rule_json.get((rule.id, matched_on))
         if matched is None:
-            matched = rule_json[(rule.id, r[5])] = {"id": r[3], "name": rule.name, "version": r[4], "matched_on": r[5]}
-        groups.setdefault((r[1], r[9][:6]), []).append({
-            "item_id": i, "state": PushState.PUSHED, "trigger": r[6],
-            "credit_code": e.credit_code, "entity_name": e.name, "division_code": r[9], "industry_code": e.industry_code,
+            matched = rule_json[(rule.id, matched_on)] = {"id": rule.id, "name": rule.name, "version": rule.version,
+                                                          "matched_on": matched_on}
+        groups.setdefault((dept, e.division_code[:6]), []).append({
+            "item_id": i, "state": PushState.PUSHED, "trigger": b.trigger,
+            "credit_code": e.credit_code, "entity_name": e.name, "division_code": e.division_code, "industry_code": e.industry_code,
             "matter": shared[0], "rule": matched, "deadline": shared[1],
             "feedback": f"/api/v1/push-items/{i}/",
         })
+    if steps:
+        # A person's push (reassignment, replay) keeps its creation step: who and through what.
+        # The system's push stores none: the item records it (``PushItem.creation_step``).
+        events.insert_values(PushStep, ["item_id", "action", "to_state", "actor_id", "via", "comment", "at"], steps)
     out = []
     for (dept, county), items in groups.items():
         d = dept_json[dept]
@@ -351,7 +425,6 @@ def _create_items_bulk(batches: list[tuple[PushBatch, list]], *, actor=None, via
             out.append(("push.created", {"department": d, "department_code": d["code"], "division_code": division,
                                          "count": len(part), "items": part}, division, DEPARTMENT_TYPE, dept))
     events.emit_rows(out)
-    trace_rows = [[i, r[0], r[1], r[2], r[3], r[4], r[7], r[9]] for i, r in zip(ids, rows)]
     entry = _items_trace([b for b, _t in wanted], trace_rows, actor=actor)
     if objects:
         return list(PushItem.objects.filter(pk__in=ids).select_related("department").order_by("pk")), entry
@@ -468,6 +541,17 @@ def _work_of(event) -> list[tuple[str, str, bool, dict | None]]:
     return [(code, trigger, trigger in VILLAGE_TRIGGERS, event.payload.get("entity"))]
 
 
+class _EntityRow:
+    """The columns a push reads of an entity: an import chunk's 5,000 model instances cost more
+    to build than to match."""
+
+    __slots__ = ("pk", "credit_code", "name", "division_code", "industry_code", "business_scope")
+
+    def __init__(self, *values):
+        for attr, value in zip(self.__slots__, values):
+            setattr(self, attr, value)
+
+
 @transaction.atomic
 def push_events(evs: list, *, index=None) -> list[PushBatch]:
     """C1, set-based: push every entity of a list of ``entity.*`` events (import chunks of up to
@@ -489,8 +573,8 @@ def push_events(evs: list, *, index=None) -> list[PushBatch]:
     codes = list(dict.fromkeys(code for _ev, code, *_r in work))
     entities = {}
     for part in _chunks(codes):
-        for e in MarketEntity.objects.filter(credit_code__in=part).select_related("grid"):
-            entities[e.credit_code] = e
+        for row in MarketEntity.objects.filter(credit_code__in=part).values_list(*_EntityRow.__slots__):
+            entities[row[1]] = _EntityRow(*row)
     index = index or engine.current_index()
     memo: dict[tuple, list] = {}
     # (match key, division) → targets: a chunk of 5,000 has a few hundred distinct ones.
@@ -502,11 +586,13 @@ def push_events(evs: list, *, index=None) -> list[PushBatch]:
         if entity is None:
             continue
         licences = tuple(_licences(entity, snapshot))
-        key = (entity.industry_code, entity.business_scope, licences)
+        # An event that carries the entity's state is matched on it (a redelivered registration
+        # gives what it gave then, not what a later change made of the entity).
+        snap = snapshot or {}
+        key = (snap.get("industry_code", entity.industry_code), snap.get("business_scope", entity.business_scope), licences)
         matches = memo.get(key)
         if matches is None:
-            matches = memo[key] = index.match(industry_code=entity.industry_code, business_scope=entity.business_scope,
-                                              licence_types=licences)
+            matches = memo[key] = index.match(industry_code=key[0], business_scope=key[1], licence_types=licences)
         targets = target_memo.get((key, entity.division_code))
         if targets is None:
             targets = target_memo[(key, entity.division_code)] = _targets(matches, entity.division_code)
