@@ -605,7 +605,9 @@ def push_events(evs: list, *, index=None) -> list[PushBatch]:
         from zhijian.supervision.services import _record_sorted
 
         _record_sorted(None, [entry])
-    if village:  # a redelivered event finds its village tasks there already
+    # A redelivered event finds its village tasks there already; inline, the events are brand new
+    # (uncommitted): no task can name them yet.
+    if village and not events.inline():
         have = _village_tasks_of(village)
         village = [b for b in village if (b.entity.pk, f"push:{b.trigger_key}"[:64]) not in have]
     if village:
