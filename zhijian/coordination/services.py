@@ -287,9 +287,9 @@ def _insert_items_pg(entity_rows: list[tuple], set_rows: list[tuple], now) -> li
     rest = events.column_defaults(PushItem, ITEM_COLUMNS, now=now)
 
     def typed(names):
-        return ", ".join(f"%s::{_field(meta, n).db_type(connection)}[]" for n in names)
+        return ", ".join(f"%s::{events.field_by_attname(meta, n).db_type(connection)}[]" for n in names)
 
-    cols = ", ".join(q(c) for c in [*(_field(meta, n).column for n in ITEM_COLUMNS), *(f.column for f, _v in rest)])
+    cols = ", ".join(q(c) for c in [*(events.field_by_attname(meta, n).column for n in ITEM_COLUMNS), *(f.column for f, _v in rest)])
     sql = (f"INSERT INTO {q(meta.db_table)} ({cols}) "
            "SELECT e.entity_id, t.department_id, t.matter_id, t.rule_id, t.rule_version, t.matched_on, e.trigger, e.trigger_key, "
            "e.source_event_id, e.division_code, %s, t.deadline_rule, t.deadline_hours, t.due_on, t.due_at, %s::timestamptz"
@@ -303,10 +303,6 @@ def _insert_items_pg(entity_rows: list[tuple], set_rows: list[tuple], now) -> li
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return sorted(cur.fetchall())
-
-
-def _field(meta, attname):
-    return next(f for f in meta.concrete_fields if f.attname == attname)
 
 
 def _insert_items_rows(entity_rows: list[tuple], set_rows: list[tuple], now) -> list[tuple]:

@@ -266,7 +266,7 @@ def insert_values(model, attnames: list[str], rows: list[list], *, chunk: int = 
     meta = model._meta
     pk = meta.pk
     rest = column_defaults(model, attnames, now=timezone.now())
-    fields = [_field_by_attname(meta, a) for a in attnames]
+    fields = [field_by_attname(meta, a) for a in attnames]
     adapters = [_adapter(f, connection) for f in fields]
     tail = [v if (a := _adapter(f, connection)) is None else a(v) for f, v in rest]
     q = connection.ops.quote_name
@@ -297,7 +297,7 @@ def column_defaults(model, attnames, *, now) -> list[tuple]:
             for f in model._meta.concrete_fields if f is not model._meta.pk and f.attname not in given]
 
 
-def _field_by_attname(meta, attname):
+def field_by_attname(meta, attname):
     for f in meta.concrete_fields:
         if f.attname == attname:
             return f
