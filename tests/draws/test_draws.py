@@ -11,6 +11,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -287,18 +288,10 @@ def test_pool_filters_and_codes_that_would_break_the_file(org):
         services.draw_commit(actor=leader, plan=plan_for(org))
 
 
-@pytest.mark.parametrize("flat_max", [16_000_000, 0], ids=["one-pass-per-stratum", "grouped-by-id-range"])
-def test_sealed_candidates_give_the_public_result_and_stay_private(org, client, monkeypatch, flat_max):
-    """On PostgreSQL the commit pass keeps the lines with keys under a bound (sealed with the seed);
-    execution ranks those and must equal the full recomputation from the public files. The sealed
-    files are never published; a tampered one is refused; too few candidates fall back to ranking
-    every line."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("the sealed pass hashes inside PostgreSQL")
-    monkeypatch.setattr(services, "SEAL_MIN", 0)
-    monkeypatch.setattr(services, "FLAT_MAX", flat_max)
+def test_entity_ids_come_from_the_private_ids_file_and_a_changed_one_is_refused(org, client):
+    """The commit pass writes the entity ids in pool-line order beside each pool file; execution
+    takes the drawn entities' ids from there (no lookup), never publishes the file, and refuses
+    one changed after the commit."""
     bureau, leader = org
     entities = bulk_entities(900)
     for e in entities[::9]:
@@ -307,14 +300,13 @@ def test_sealed_candidates_give_the_public_result_and_stay_private(org, client, 
         inspector(bureau, home=VILLAGES[i])
     plan = plan_for(org, ratios={"A": "10", "B": "5"})
     draw = services.draw_commit(actor=leader, plan=plan)
-    sealed = draw.params["sealed"]
-    assert set(sealed) == {"A", "B"}
     folder = services.draw_dir(draw.public_id)
-    for s in sealed:
-        assert (folder / f"sealed-{s}.csv").stat().st_size > 0
-        assert f"sealed-{s}.csv" not in draw.files
-        assert client.get(f"/p/draws/{draw.public_id}/files/sealed-{s}.csv").status_code == 404
-    assert "sealed" not in services.public_summary(draw) and sealed["B"]["bound"] not in str(services.public_summary(draw))
+    summary = services.public_summary(draw)
+    assert summary["algorithm"] == "zhijian-draw/2"
+    for s in "AB":
+        assert (folder / f"ids-{s}.bin").stat().st_size == 8 * draw.params["counts"][s]
+        assert f"ids-{s}.bin" not in draw.files and draw.params["ids"][s] not in str(summary)
+        assert client.get(f"/p/draws/{draw.public_id}/files/ids-{s}.bin").status_code == 404
 
     draw = services.draw_execute(actor=leader, draw=draw)
     assert draw.selected_count == math.ceil(100 * 10 / 100) + math.ceil(800 * 5 / 100)
@@ -322,33 +314,29 @@ def test_sealed_candidates_give_the_public_result_and_stay_private(org, client, 
     by_code = dict(MarketEntity.objects.values_list("credit_code", "id"))
     assert all(by_code[code] == pk for code, pk in DrawItem.objects.filter(draw=draw).values_list("credit_code", "entity_id"))
 
-    # A second draw: its sealed B file loses lines (fewer than the quota) → every line is ranked instead.
+    # Another draw whose ids file is changed after the commit (two ids swapped) is refused.
     draw2 = services.draw_commit(actor=leader, plan=plan)
-    folder2 = services.draw_dir(draw2.public_id)
-    kept = (folder2 / "sealed-B.csv").read_bytes().splitlines(keepends=True)[:3]
-    (folder2 / "sealed-B.csv").write_bytes(b"".join(kept))
-    draw2.params["sealed"]["B"]["sha256"] = hashlib.sha256(b"".join(kept)).hexdigest()
-    draw2.save(update_fields=["params"])
-    draw2 = services.draw_execute(actor=leader, draw=draw2)
-    call_command("verify_draw", str(draw2.pk), stdout=io.StringIO())
-
-    # A third: a sealed file changed after commit is refused.
-    draw3 = services.draw_commit(actor=leader, plan=plan)
-    path = services.draw_dir(draw3.public_id) / "sealed-A.csv"
-    path.write_bytes(path.read_bytes()[:-20])
-    with pytest.raises(ApplicationError, match="已被改动"):
-        services.draw_execute(actor=leader, draw=draw3)
+    path = services.draw_dir(draw2.public_id) / "ids-B.bin"
+    raw = path.read_bytes()
+    path.write_bytes(raw[8:16] + raw[:8] + raw[16:])
+    with pytest.raises(ApplicationError, match="ids-B.bin"):
+        services.draw_execute(actor=leader, draw=draw2)
+    assert not DrawItem.objects.filter(draw=draw2).exists()
 
 
-def test_parallel_pool_pass_reads_one_snapshot_and_gives_the_public_result(transactional_db, monkeypatch):
-    """A large registry is read by one connection per core sharing an exported snapshot: the
-    files hold every pool line exactly once and the draw verifies from them."""
+@pytest.mark.parametrize("part_pages", [100_000, 2], ids=["one-range-a-core", "ranges-of-two-pages"])
+def test_parallel_pool_pass_reads_one_snapshot_and_gives_the_public_result(transactional_db, monkeypatch, part_pages):
+    """A large registry is read by one connection per core sharing an exported snapshot, each on
+    its range of heap pages (more ranges than cores for a very large one): the files hold every
+    pool line exactly once, each with its own entity id, and the draw verifies from them."""
     from django.db import connection
+
+    from zhijian.draws import pgpool
 
     if connection.vendor != "postgresql":
         pytest.skip("parallel reading uses PostgreSQL's exported snapshots")
-    monkeypatch.setattr(services, "SEAL_MIN", 0)
     monkeypatch.setattr(services, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(pgpool, "PART_PAGES", part_pages)
     monkeypatch.setattr(services.os, "cpu_count", lambda: 3)
     bureau = make_bureau("4419")
     leader = make_user("leader", bureau=bureau)
@@ -362,4 +350,10 @@ def test_parallel_pool_pass_reads_one_snapshot_and_gives_the_public_result(trans
     lines = [ln for s in "BC" for ln in (folder / f"entities-{s}.csv").read_bytes().splitlines()]
     assert sorted(lines) == sorted(f"{e.credit_code},{e.division_code}".encode() for e in entities)
     assert draw.params["counts"] == {"A": 0, "B": 600, "C": 100, "D": 0}
+    by_line = {f"{e.credit_code},{e.division_code}".encode(): e.pk for e in entities}
+    for s in "BC":
+        ids = np.frombuffer((folder / f"ids-{s}.bin").read_bytes(), dtype=">i8").tolist()
+        assert ids == [by_line[ln] for ln in (folder / f"entities-{s}.csv").read_bytes().splitlines()]
     call_command("verify_draw", str(draw.pk), stdout=io.StringIO())
+    by_code = {e.credit_code: e.pk for e in entities}
+    assert all(by_code[code] == pk for code, pk in DrawItem.objects.filter(draw=draw).values_list("credit_code", "entity_id"))

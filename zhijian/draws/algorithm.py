@@ -5,21 +5,20 @@ published files. Byte encodings:
 
 - seed: 32 random bytes; commitment = SHA-256(seed) in lower-case hex.
 - pool file of stratum S (``entities-S.csv``): UTF-8, one line per entity ``credit_code,division_code\\n``,
-  sorted by credit code in byte order.
+  in the order the database read them (fixed and hashed before the seed exists).
 - inspectors file (``inspectors.csv``): ``cert_no,prefix;prefix…,masked name\\n`` sorted by cert_no.
-- entity key = SHA-256(seed ‖ b"entity:" ‖ credit_code); the k smallest keys of a stratum are drawn,
-  k = ceil(percent × n / 100) with percent given to two decimals.
-- inspector key = SHA-256(seed ‖ b"inspector:" ‖ credit_code ‖ b":" ‖ cert_no); drawn entities are
-  taken in credit-code order; each takes the ``per_entity`` eligible inspectors with the smallest
-  (inspections already given in this draw, key).
+- selection: a partial Fisher–Yates shuffle of the line numbers of each pool file driven by
+  SHA-256(seed ‖ b"entity:" ‖ stratum ‖ b":" ‖ step) (:func:`positions`); k = ceil(percent × n / 100)
+  with percent given to two decimals.
+- inspectors: drawn entities are taken in credit-code order; each picks ``per_entity`` times, at
+  random by the words of SHA-256(seed ‖ b"inspector:" ‖ credit_code ‖ b":" ‖ block), among its eligible
+  inspectors with the fewest entities given to them so far (:func:`assign_iter`).
 """
 from __future__ import annotations
 
 import hashlib
-import heapq
-import itertools
-import math
 from collections.abc import Iterable
+from operator import itemgetter
 from decimal import Decimal
 
 STRATA = ("A", "B", "C", "D")
@@ -41,21 +40,33 @@ def quota(percent, n: int) -> int:
     return -(-hundredths * n // 10000)
 
 
-def select_stratum(seed: bytes, lines: Iterable[bytes], k: int) -> list[tuple[str, str]]:
-    """The k pool lines with the smallest entity keys, in key order: [(credit_code, division_code)].
+ALGORITHM = "zhijian-draw/2"  # named in draw.json; docs/draws.md defines it byte for byte
 
-    The general (line by line) form; :func:`select_blocks` computes the same faster.
+
+def positions(seed: bytes, stratum: str, n: int, k: int) -> list[int]:
+    """The 0-based line numbers drawn from a pool file of ``n`` lines, in draw order (rank 1 first).
+
+    A partial Fisher–Yates shuffle of the places 0 … n−1: step i (0 ≤ i < k) swaps place i with
+    place j = i + (u mod (n − i)), u = SHA-256(seed ‖ b"entity:" ‖ stratum ‖ b":" ‖ i in decimal) read
+    as a big-endian integer, and the line then at place i is drawn. (u has 256 bits, so the modulo
+    bias is below 2⁻²⁰⁰.) Only the places moved so far are remembered: k hashes, not n.
     """
-    base = hashlib.sha256(seed + b"entity:")
+    k = max(0, min(k, n))
+    head = seed + b"entity:" + stratum.encode("ascii") + b":"
+    sha256, moved, out = hashlib.sha256, {}, []
+    for i in range(k):
+        j = i + int.from_bytes(sha256(head + str(i).encode()).digest(), "big") % (n - i)
+        out.append(moved.get(j, j))
+        moved[j] = moved.get(i, i)
+    return out
 
-    def key(line: bytes) -> bytes:
-        h = base.copy()
-        h.update(line[: line.index(b",")])
-        return h.digest()
 
+def select_stratum(seed: bytes, stratum: str, lines: list[bytes], k: int) -> list[tuple[str, str]]:
+    """The drawn lines of a stratum's pool (a list of ``code,division`` lines), in rank order."""
+    lines = [ln for ln in lines if ln.strip()]
     out = []
-    for line in heapq.nsmallest(k, (ln for ln in lines if ln.strip()), key=key):
-        code, division = line.rstrip(b"\r\n").decode().split(",", 1)
+    for p in positions(seed, stratum, len(lines), k):
+        code, division = lines[p].rstrip(b"\r\n").decode().split(",", 1)
         out.append((code, division))
     return out
 
@@ -64,87 +75,65 @@ def select_stratum(seed: bytes, lines: Iterable[bytes], k: int) -> list[tuple[st
 _SAFE = bytes(b for b in range(0x20, 0x7F) if b != ord(","))
 
 
-def split_pool(data: bytes) -> tuple[list[bytes], list[bytes]] | None:
-    """(codes, divisions) of a block of whole pool lines, each printable ASCII ``code,division\\n``
-    with exactly one comma; None when the block is not of that form (then use the general path)."""
-    n = data.count(b"\n")
-    if (data and not data.endswith(b"\n")) or data.translate(None, _SAFE) != b",\n" * n:
-        return None
-    parts = data.replace(b"\n", b",").split(b",")  # code, division, code, division, …, b""
-    return parts[0:-1:2], parts[1::2]
+def line_ends(data) -> "np.ndarray":
+    """Offsets of every newline of ``data`` (bytes or any buffer), found in blocks so that no
+    array as large as the file is ever allocated."""
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype=np.uint8)
+    block = 1 << 22
+    found = np.empty(min(block, len(raw)), dtype=bool)
+    parts = []
+    for start in range(0, len(raw), block):
+        part = raw[start : start + block]
+        np.equal(part, 10, out=found[: len(part)])
+        parts.append(np.flatnonzero(found[: len(part)]) + start)
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
-def entity_keys(seed: bytes, codes: list[bytes]) -> list[bytes]:
-    """SHA-256(seed ‖ "entity:" ‖ code) for every code."""
-    sha256 = hashlib.sha256
-    return [h.digest() for h in map(sha256, map((seed + b"entity:").__add__, codes))]
+def pick_lines(data, picks: list[int], ends=None) -> list[tuple[str, str]] | None:
+    """(code, division) of the lines ``picks`` (0-based, in that order) of a pool file held in
+    ``data`` (bytes or any buffer; ``ends`` its :func:`line_ends` if known); None when ``data``
+    is not whole lines or a picked line is not ``code,division``.
 
-
-def key_bound(k: int, n: int) -> bytes | None:
-    """A key bound below which well over k of n uniformly random keys fall (8 standard deviations
-    of margin); None when nearly everything is needed anyway. Only a filter: the caller falls back
-    to all keys when fewer than k pass, so the result never depends on it."""
-    want = k + 8 * math.isqrt(k) + 64
-    if k <= 0 or want >= n:
-        return None
-    return ((want << 256) // n).to_bytes(32, "big")
-
-
-def fraction_bound(share) -> bytes | None:
-    """The key below which a ``share`` (a Decimal in (0, 1)) of uniformly random keys fall."""
-    if share >= 1:
-        return None
-    num, den = share.as_integer_ratio()
-    return ((num << 256) // den).to_bytes(32, "big")
-
-
-def select_blocks(seed: bytes, blocks, k: int, n_hint: int = 0) -> list[tuple[str, str]]:
-    """:func:`select_stratum` over a pool file given as blocks of whole lines (any iterable of bytes
-    that may be consumed once); identical result.
-
-    Keys are computed block by block and only those below a bound that more than k keys pass with
-    overwhelming probability are kept; then the k smallest (key, line number) win, which is exactly
-    the stable key order of ``heapq.nsmallest``. When fewer than k pass, or a block is not in the
-    plain form, everything is recomputed the general way.
+    The picked lines' bytes are gathered by one vectorised index and split by two string
+    operations: no Python work per line of the file, little per picked line.
     """
-    if k <= 0:
-        for _b in blocks:
-            pass
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if len(raw) and raw[-1] != 10:
+        return None
+    if not len(picks):
         return []
-    bound = key_bound(k, n_hint)
-    sha256, salted = hashlib.sha256, (seed + b"entity:").__add__
-    kept: list[tuple[bytes, int, bytes, bytes]] = []
-    seen: list[bytes] = []  # the blocks, only while the general path may still be needed
-    plain, base = True, 0
-    for block in blocks:
-        seen.append(block)
-        if not plain:
-            continue
-        parsed = split_pool(block)
-        if parsed is None:
-            plain = False
-            continue
-        codes, divisions = parsed
-        if bound is None:
-            keys = entity_keys(seed, codes)
-            kept.extend(zip(keys, itertools.count(base), codes, divisions))
-        else:  # hash and filter in one pass; only the few kept keys are computed a second time
-            rows = [i for i, h in enumerate(map(sha256, map(salted, codes))) if h.digest() < bound]
-            kept.extend((sha256(salted(codes[i])).digest(), base + i, codes[i], divisions[i]) for i in rows)
-        base += len(codes)
-    if not plain or (bound is not None and len(kept) < k):
-        if plain:  # too few below the bound (practically never): take every key
-            return select_blocks(seed, seen, k, 0)
-        return select_stratum(seed, b"".join(seen).splitlines(keepends=True), k)
-    return [(code.decode(), division.decode()) for _key, _i, code, division in heapq.nsmallest(k, kept)]
+    ends = line_ends(data) if ends is None else ends
+    at = np.asarray(picks, dtype=np.int64)
+    if at.min() < 0 or at.max() >= len(ends):
+        return None
+    last = ends[at]
+    first = np.where(at > 0, ends[np.maximum(at - 1, 0)] + 1, 0)
+    lengths = last - first + 1  # with the newline
+    starts_out = np.cumsum(lengths) - lengths
+    index = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(first - starts_out, lengths)
+    blob = raw[index].tobytes()
+    if blob.count(b",") != len(picks):
+        return None
+    try:
+        fields = blob.decode("utf-8").replace("\n", ",").split(",")  # code, division, code, …, ""
+    except UnicodeDecodeError:
+        return None
+    return list(zip(fields[0:-1:2], fields[1::2]))
 
 
 def parse_inspectors(data: bytes) -> list[tuple[str, tuple[str, ...]]]:
+    """[(cert_no, jurisdiction prefixes)] of ``inspectors.csv``; a cert listed twice is refused."""
     rows = []
     for line in data.decode("utf-8").splitlines():
         if line:
             cert, scope, _name = line.split(",", 2)
             rows.append((cert, tuple(scope.split(";"))))
+    if len({cert for cert, _s in rows}) != len(rows):
+        raise ValueError("inspectors.csv lists a cert_no twice")
     return rows
 
 
@@ -199,46 +188,44 @@ def exclusions(selected: list[tuple[str, str]], inspectors, recusal: dict, cover
             raise ValueError(f"unknown recusal kind {kind}")
     levels = [int(rule["level"]) for rule in recusal.get("rules", []) if rule["kind"] == "home_division"]
     by_relation, by_last = "declared_relation" in kinds, "last_inspector" in kinds
-    by_home: dict[str, set[str]] = {}  # division -> covering inspectors recused by the home rule
+    by_home: dict[str, list[str]] = {}  # division -> covering inspectors recused by the home rule, sorted
 
-    def home_hits(division: str) -> set[str]:
+    def home_hits(division: str) -> list[str]:
         got = by_home.get(division)
         if got is None:
-            got = by_home[division] = {
-                cert for cert in cover(division) for level in levels
-                if len(h := home.get(cert, "")) >= level and len(division) >= level and h[:level] == division[:level]}
+            got = by_home[division] = sorted(
+                {cert for cert in cover(division) for level in levels
+                 if len(h := home.get(cert, "")) >= level and len(division) >= level and h[:level] == division[:level]})
         return got
 
-    out = {}
+    # Entities of one division share their list: read it, never change it.
+    out, none = {}, []
     for code, division in selected:
-        hit = home_hits(division) if levels else set()
-        extra = (related.get(code, set()) if by_relation else set()) | (last.get(code, set()) if by_last else set())
-        if extra:
-            hit = hit | {cert for cert in cover(division) if cert in extra}
-        out[code] = sorted(hit)
+        hit = home_hits(division) if levels else none
+        if (by_relation and code in related) or (by_last and code in last):
+            extra = (related.get(code, set()) if by_relation else set()) | (last.get(code, set()) if by_last else set())
+            hit = sorted(set(hit) | {cert for cert in cover(division) if cert in extra})
+        out[code] = hit
     return out
 
 
-def assign(seed: bytes, selected: list[tuple[str, str]], inspectors, excluded: dict[str, list[str]], per_entity: int,
-           cover: Coverage | None = None) -> dict[str, list[str]]:
-    """Inspectors per drawn entity (see the module docstring for the rule).
+def assign_iter(seed: bytes, selected: list[tuple[str, str]], cover: Coverage, excluded: dict[str, list[str]], per_entity: int):
+    """Yield ``(credit_code, division_code, [cert, …])`` for the drawn entities in credit-code order.
 
-    Only the eligible inspectors whose load is at most the ``per_entity``-th smallest load can be
-    chosen, so only their keys are computed.
+    Pick t (0-based) of an entity: among its eligible inspectors (covering it, not recused, not yet
+    picked for it) those with the fewest entities given to them so far in this draw, in
+    inspectors.csv order; the one at index (word t mod their number) is picked. Word t is bytes
+    8(t mod 4) … 8(t mod 4)+7, big-endian, of SHA-256(seed ‖ b"inspector:" ‖ credit_code ‖ b":" ‖
+    (t div 4) in decimal). Raises :class:`PoolTooSmall`.
     """
-    cover = cover or Coverage(inspectors)
-    sha256 = hashlib.sha256
     certs = cover.certs
-    encoded = [cert.encode() for cert in certs]
-    load = [0] * len(certs)  # per position; every position of a cert carries that cert's count
-    by_cert: dict[str, list[int]] = {}
-    for pos, cert in enumerate(certs):
-        by_cert.setdefault(cert, []).append(pos)
-    unique = len(by_cert) == len(certs)
-    head = seed + b"inspector:"
+    load = [0] * len(certs)
     eligible_of: dict[tuple, list[int]] = {}  # (division, recused certs) -> eligible positions
-    out = {}
-    for code, division in sorted(selected):
+    covering = cover.pos_cache
+    head = seed + b"inspector:"
+    sha256 = hashlib.sha256
+    blocks = -(-per_entity // 4)
+    for code, division in sorted(selected, key=itemgetter(0)):
         skip = excluded.get(code)
         if skip:
             eligible = eligible_of.get((division, *skip))
@@ -246,34 +233,42 @@ def assign(seed: bytes, selected: list[tuple[str, str]], inspectors, excluded: d
                 gone = set(skip)
                 eligible = eligible_of[(division, *skip)] = [p for p in cover.positions(division) if certs[p] not in gone]
         else:
-            eligible = cover.positions(division)
+            eligible = covering.get(division) or cover.positions(division)
         if len(eligible) < per_entity:
             raise PoolTooSmall(code, len(eligible), per_entity)
-        if per_entity <= 0:
-            out[code] = []
-            continue
-        loads = [load[p] for p in eligible]
-        bound = sorted(loads)[per_entity - 1] if len(loads) > per_entity else max(loads)
         prefix = head + code.encode() + b":"
-        # Positions rise with the eligible order, so (load, key, position) is the plain rule's stable order.
-        ranked = sorted([(n, sha256(prefix + encoded[p]).digest(), p) for p, n in zip(eligible, loads) if n <= bound])[:per_entity]
-        out[code] = chosen = [certs[p] for _n, _key, p in ranked]
-        if unique:
-            for _n, _key, p in ranked:
-                load[p] += 1
-        else:
-            for c in chosen:
-                for p in by_cert[c]:
-                    load[p] += 1
-    return out
+        digest = b"".join([sha256(prefix + str(b).encode()).digest() for b in range(blocks)]) if blocks > 1 else \
+            sha256(prefix + b"0").digest()
+        loads = [load[p] for p in eligible]
+        chosen = []
+        for t in range(per_entity):
+            low = min(loads)
+            tied = [i for i, n in enumerate(loads) if n == low]
+            i = tied[int.from_bytes(digest[8 * t : 8 * t + 8], "big") % len(tied)]
+            chosen.append(eligible[i])
+            loads[i] = _PICKED
+        for p in chosen:
+            load[p] += 1
+        yield code, division, [certs[p] for p in chosen]
+
+
+_PICKED = float("inf")
+
+
+def assign(seed: bytes, selected: list[tuple[str, str]], inspectors, excluded: dict[str, list[str]], per_entity: int,
+           cover: Coverage | None = None) -> dict[str, list[str]]:
+    """Inspectors per drawn entity: {credit_code: [cert, …]} (see :func:`assign_iter`)."""
+    cover = cover or Coverage(inspectors)
+    return {code: chosen for code, _division, chosen in assign_iter(seed, selected, cover, excluded, per_entity)}
 
 
 def result_lines(strata: dict[str, list[tuple[str, str]]], chosen: dict[str, list[str]], excluded: dict[str, list[str]]) -> bytes:
     """``result.csv``: ``stratum,rank,credit_code,inspectors,excluded`` by stratum then rank."""
-    lines = []
+    lines, join, none = [], ";".join, []
     for s in STRATA:
-        for rank, (code, *_rest) in enumerate(strata.get(s, []), 1):
-            lines.append(f"{s},{rank},{code},{';'.join(chosen[code])},{';'.join(excluded.get(code, []))}\n")
+        for rank, row in enumerate(strata.get(s, []), 1):
+            code = row[0]
+            lines.append(f"{s},{rank},{code},{join(chosen[code])},{join(excluded.get(code, none))}\n")
     return "".join(lines).encode("utf-8")
 
 
@@ -283,9 +278,8 @@ def draw(seed: bytes, pool: dict[str, Iterable[bytes]], percents: dict[str, str]
     strata = {}
     for s in STRATA:
         if s in pool:
-            lines = list(pool[s]) if not hasattr(pool[s], "__len__") else pool[s]
-            n = sum(1 for ln in lines if ln.strip())
-            strata[s] = select_stratum(seed, lines, quota(percents.get(s, "0"), n))
+            lines = [ln for ln in pool[s] if ln.strip()]
+            strata[s] = select_stratum(seed, s, lines, quota(percents.get(s, "0"), len(lines)))
     selected = [row for s in STRATA for row in strata.get(s, [])]
     cover = Coverage(inspectors)
     if excluded is None:

@@ -1,14 +1,14 @@
-"""The commit pass on PostgreSQL: the pool read once, written into the stratum files with the
-sealed candidates, on one connection per core for a large registry.
+"""The commit pass on PostgreSQL: the pool read once and written into the stratum files, on one
+connection per core for a large registry.
 
-PostgreSQL builds the lines (``credit_code,division_code``, joined by newlines) and returns them
-per stratum as one text; with the seed and a bound per stratum, the same pass computes every
-entity key SHA-256(seed ‖ "entity:" ‖ code) and returns the lines ``id,credit_code,division_code``
-whose key lies below the bound: the few candidates the execution ranks. (Hashing in Python worker
-processes instead was measured: its SHA-256 is cheaper per call, but splitting the lines and
-carrying the ids cost as much again.) A large pool is split into id ranges, each read on a
-connection of its own inside the commit transaction's exported snapshot, so the parts add up to
-exactly one moment's pool; the parts' files are joined in id-range order.
+Each part is one plain aggregate (no sort, no per-stratum FILTER): PostgreSQL returns the lines
+``credit_code,division_code`` joined by newlines, the entity ids as 8-byte big-endian integers and
+the credit-risk classes as one character per line, all three in the same row order (the aggregates
+of one group see the rows in the same order), as raw bytes (binary results: no decoding). Python
+splits the lines by stratum only when a part holds more than one. A registry is split into ranges
+of heap pages (a TID range scan reads only its own pages), each read on a connection of its own
+inside the commit transaction's exported snapshot, so the parts add up to exactly one moment's
+pool; the parts' files are joined in page order.
 """
 from __future__ import annotations
 
@@ -16,13 +16,16 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
+import psycopg
 from psycopg import IsolationLevel
 
 from . import algorithm
 
 STRATA = algorithm.STRATA
-LINE = "p.credit_code || ',' || p.division_code"  # joined by newlines; the last one is added here
-KEY = "sha256(%s::bytea || textsend(p.credit_code))"
+# At most this many heap pages per part: even rows of 60 bytes (far narrower than a registry's)
+# keep a part's text (≤ 32 bytes a line) under half of PostgreSQL's 1 GB per value.
+PART_PAGES = 100_000
 
 
 class BadPool(Exception):
@@ -33,51 +36,16 @@ class BadPool(Exception):
         self.code, self.value = code, value
 
 
-def part_sql(inner: str, params: list, seed: bytes, bounds: dict, grouped: bool, lo=None, hi=None) -> tuple[str, list]:
-    """One pass over (an id range of) the pool: per stratum the count, the lines and, for strata
-    with a bound, the sealed candidates.
-
-    Plain aggregates with a FILTER per stratum (no sort: before PostgreSQL 16 ``string_agg``
-    cannot be hash-grouped); ``grouped`` (pools above ``FLAT_MAX``) groups by stratum and range of
-    ids instead, to keep each text well under PostgreSQL's 1 GB per value.
-    """
-    where, where_params = "", []
-    if lo is not None:
-        where, where_params = " WHERE p.id >= %s AND p.id < %s", [lo, hi]
-    sealed_line = f"p.id::text || ',' || {LINE} || E'\\n'"
-    if grouped:
-        bound = "CASE p.risk " + " ".join("WHEN %s THEN %s::bytea" for _s in bounds) + " ELSE '\\x'::bytea END"
-        sealed = f"string_agg({sealed_line}, '') FILTER (WHERE {KEY} < {bound})" if bounds else "''"
-        sql_params = ([seed + b"entity:"] + [x for item in bounds.items() for x in item]) if bounds else []
-        return (f"SELECT p.risk, count(*), string_agg({LINE}, E'\\n'), {sealed} FROM ({inner}) p{where} "
-                "GROUP BY p.risk, p.id >> 16 ORDER BY p.risk, p.id >> 16", [*sql_params, *params, *where_params])
-    cols, sql_params = [], []
-    for r in STRATA:
-        cols.append(f"count(*) FILTER (WHERE p.risk = '{r}'), string_agg({LINE}, E'\\n') FILTER (WHERE p.risk = '{r}')")
-        if r in bounds:
-            cols.append(f"string_agg({sealed_line}, '') FILTER (WHERE p.risk = '{r}' AND {KEY} < %s::bytea)")
-            sql_params += [seed + b"entity:", bounds[r]]
-        else:
-            cols.append("''")
-    return f"SELECT count(*), {', '.join(cols)} FROM ({inner}) p{where}", [*sql_params, *params, *where_params]
+def part_sql(inner: str, params: list) -> tuple[str, list]:
+    """One pass over (a page range of) the pool: the count, the lines, the ids and the classes."""
+    return ("SELECT count(*), convert_to(string_agg(p.credit_code || ',' || p.division_code, E'\\n'), 'UTF8'), "
+            "string_agg(int8send(p.id), ''::bytea), convert_to(string_agg(p.risk, ''), 'UTF8') "
+            f"FROM ({inner}) p", params)
 
 
 def setup(cur) -> None:
     cur.execute("SET LOCAL work_mem = '1GB'")
     cur.execute("SET LOCAL jit = off")  # one long scan: compiling costs more than it saves
-
-
-def rows_of(cur, grouped: bool):
-    """The pass's result as (stratum, count, lines, sealed candidates) rows."""
-    if grouped:
-        for r, n, text, sealed in cur:
-            yield r, n, text or "", sealed or ""
-        return
-    n_all, *rest = cur.fetchone()
-    rows = [(STRATA[i // 3], rest[i], rest[i + 1] or "", rest[i + 2] or "") for i in range(0, len(rest), 3)]
-    if n_all != sum(r[1] for r in rows):
-        raise BadPool("bad_risk_class", "?")
-    yield from rows
 
 
 def bad_line(text: str) -> str:
@@ -88,37 +56,70 @@ def bad_line(text: str) -> str:
     return ""
 
 
-def write_part(rows, folder: str, tag: str) -> dict:
-    """Write one part's lines into ``entities-S.csv.<tag>``; return {stratum: (count, sealed candidates)}."""
-    out = {s: [0, []] for s in STRATA}
+def by_stratum(n: int, lines: bytes, ids: bytes, risks: bytes) -> dict[str, tuple[int, bytes, bytes]]:
+    """Check a part (``lines`` newline-terminated) and split it by stratum, keeping the order:
+    {stratum: (count, lines, ids)}."""
+    if lines.translate(None, algorithm._SAFE) != b",\n" * n:  # only non-ASCII text needs a closer look
+        text = lines.decode("utf-8", "replace")
+        raise BadPool("bad_code", bad_line(text) or "?")
+    if len(ids) != 8 * n or len(risks) != n:
+        raise BadPool("bad_risk_class", "?")
+    classes = set(risks)
+    if not classes <= {ord(s) for s in STRATA}:
+        raise BadPool("bad_risk_class", bytes(sorted(classes - {ord(s) for s in STRATA})).decode("utf-8", "replace"))
+    if len(classes) == 1:
+        return {chr(classes.pop()): (n, lines, ids)}
+    # Several classes: every byte of a line goes with its line's class (vectorised, no per-line Python).
+    raw = np.frombuffer(lines, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    lengths = np.diff(ends, prepend=-1)
+    cls = np.frombuffer(risks, dtype=np.uint8)
+    per_byte = np.repeat(cls, lengths)
+    id_rows = np.frombuffer(ids, dtype=np.uint8).reshape(n, 8)
+    out = {}
+    for s in STRATA:
+        mask = cls == ord(s)
+        count = int(mask.sum())
+        if count:
+            out[s] = (count, raw[per_byte == ord(s)].tobytes(), id_rows[mask].tobytes())
+    return out
+
+
+def write_part(rows, folder: str, tag: str) -> dict[str, int]:
+    """Write parts' ``(count, lines, ids, classes)`` into ``entities-S.csv.<tag>`` and
+    ``ids-S.bin.<tag>``; return {stratum: count}."""
+    out = dict.fromkeys(STRATA, 0)
     handles = {}
     try:
-        for risk, n, text, sealed in rows:
-            if risk not in out:
-                raise BadPool("bad_risk_class", risk)
+        for n, lines, ids, risks in rows:
             if not n:
                 continue
-            text += "\n"
-            data = text.encode("utf-8")
-            if data.translate(None, algorithm._SAFE) != b",\n" * n:  # only non-ASCII text needs a closer look
-                code = bad_line(text)
-                if code or text.count("\n") != n:
-                    raise BadPool("bad_code", code)
-            if risk not in handles:
-                handles[risk] = open(Path(folder) / f"entities-{risk}.csv.{tag}", "wb")
-            handles[risk].write(data)
-            out[risk][0] += n
-            if sealed:
-                out[risk][1].append(sealed.encode("utf-8"))
+            for s, (count, text, id_bytes) in by_stratum(n, lines + b"\n", ids, risks).items():
+                if s not in handles:
+                    handles[s] = (open(Path(folder) / f"entities-{s}.csv.{tag}", "wb"), open(Path(folder) / f"ids-{s}.bin.{tag}", "wb"))
+                handles[s][0].write(text)
+                handles[s][1].write(id_bytes)
+                out[s] += count
     finally:
-        for fh in handles.values():
-            fh.close()
-    return {s: (n, b"".join(parts)) for s, (n, parts) in out.items()}
+        for pair in handles.values():
+            for fh in pair:
+                fh.close()
+    return out
 
 
-def run_parts(connect, snapshot: str, jobs: list[tuple[str, list]], grouped: bool, folder: str) -> list[dict]:
-    """Run ``jobs`` ((sql, params) per id range), each on a new connection (``connect()``) in the
-    exported snapshot, in threads (the work is the database's); results in job order."""
+def run_part(conn, sql: str, params: list) -> tuple:
+    """Run one part on a psycopg connection (server-side binding: only it returns binary results)."""
+    with psycopg.Cursor(conn) as cur:
+        setup(cur)
+        cur.execute(sql, params, binary=True)
+        n, lines, ids, risks = cur.fetchone()
+    return n, bytes(lines or b""), bytes(ids or b""), bytes(risks or b"")
+
+
+def run_parts(connect, snapshot: str, jobs: list[tuple[str, list]], folder: str, workers: int) -> list[dict]:
+    """Run ``jobs`` ((sql, params) per page range), each on a new connection (``connect()``) in
+    the exported snapshot, ``workers`` at a time in threads (the work is the database's); results
+    in job order."""
 
     def run(i: int) -> dict:
         sql, params = jobs[i]
@@ -127,37 +128,32 @@ def run_parts(connect, snapshot: str, jobs: list[tuple[str, list]], grouped: boo
             conn.isolation_level = IsolationLevel.REPEATABLE_READ
             with conn.cursor() as cur:
                 cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # checked by the caller: 00000003-0000001B-1
-                setup(cur)
-                cur.execute(sql, params)
-                return write_part(rows_of(cur, grouped), folder, f"part{i}")
+            return write_part([run_part(conn, sql, params)], folder, f"part{i}")
         finally:
             conn.close()
 
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(run, range(len(jobs))))
 
 
-def join_parts(folder: str, tags: list[str], results: list[dict], bounds: dict) -> tuple[dict, dict, dict]:
-    """Join the parts' files in order into ``entities-S.csv`` (and ``sealed-S.csv`` for strata with a
-    bound); returns (counts, SHA-256 per pool file, SHA-256 per sealed file)."""
+def join_parts(folder: str, tags: list[str], results: list[dict]) -> tuple[dict, dict, dict]:
+    """Join the parts' files in order into ``entities-S.csv`` and ``ids-S.bin``; returns (counts,
+    SHA-256 per pool file, SHA-256 per ids file)."""
     folder_path = Path(folder)
-    counts, files, sealed = {}, {}, {}
+    counts, files, ids = {}, {}, {}
     for s in STRATA:
-        h = hashlib.sha256()
-        with open(folder_path / f"entities-{s}.csv", "wb") as out:
-            for tag in tags:
-                part = folder_path / f"entities-{s}.csv.{tag}"
-                if not part.exists():
-                    continue
-                with open(part, "rb") as fh:
-                    while chunk := fh.read(1 << 23):
-                        h.update(chunk)
-                        out.write(chunk)
-                part.unlink()
-        files[f"entities-{s}.csv"] = h.hexdigest()
-        counts[s] = sum(r[s][0] for r in results)
-        if s in bounds:
-            data = b"".join(r[s][1] for r in results)
-            (folder_path / f"sealed-{s}.csv").write_bytes(data)
-            sealed[s] = hashlib.sha256(data).hexdigest()
-    return counts, files, sealed
+        for name, digests, key in ((f"entities-{s}.csv", files, f"entities-{s}.csv"), (f"ids-{s}.bin", ids, s)):
+            h = hashlib.sha256()
+            with open(folder_path / name, "wb") as out:
+                for tag in tags:
+                    part = folder_path / f"{name}.{tag}"
+                    if not part.exists():
+                        continue
+                    with open(part, "rb") as fh:
+                        while chunk := fh.read(1 << 23):
+                            h.update(chunk)
+                            out.write(chunk)
+                    part.unlink()
+            digests[key] = h.hexdigest()
+        counts[s] = sum(r[s] for r in results)
+    return counts, files, ids

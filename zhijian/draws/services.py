@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import mmap
 import os
 import re
 import secrets
@@ -11,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import CharField, F, Q, Value
@@ -32,8 +34,6 @@ from .models import DeclaredRelation, Draw, DrawItem, DrawPlan, JointInspection,
 # Who may organise draws and record their results.
 DRAW_ROLES = (RoleCode.LEADER, RoleCode.DISPATCHER, RoleCode.ENFORCEMENT_OFFICER)
 BATCH = 50_000
-SEAL_MIN = 100_000  # pools smaller than this are simply ranked in full at execution
-FLAT_MAX = 16_000_000  # one text value per stratum stays well under PostgreSQL's 1 GB limit
 PARALLEL_MIN = 1_000_000  # registries this large are read by one connection per core
 
 
@@ -122,30 +122,33 @@ def pool_queryset(plan: DrawPlan):
     return qs
 
 
-def _pool_sql(plan: DrawPlan) -> tuple[str, list]:
+def _pool_sql(plan: DrawPlan, pages: tuple[int, int | None] | None = None) -> tuple[str, list]:
     """SQL of the pool rows ``(risk_class, credit_code, division_code, id)``: an entity without a
-    credit-risk class row is class B (one outer join, no per-row lookup)."""
-    qs = (pool_queryset(plan).annotate(risk=Coalesce(F("credit_risk__risk_class"), Value("B"), output_field=CharField()))
+    credit-risk class row is class B (one outer join, no per-row lookup). ``pages`` (PostgreSQL)
+    keeps the rows stored on heap pages lo ≤ page < hi (hi None: to the end)."""
+    qs = pool_queryset(plan)
+    if pages is not None:
+        table = MarketEntity._meta.db_table
+        lo, hi = pages
+        where = [f"{table}.ctid >= '({int(lo)},0)'::tid"] + ([f"{table}.ctid < '({int(hi)},0)'::tid"] if hi is not None else [])
+        qs = qs.extra(where=where)
+    qs = (qs.annotate(risk=Coalesce(F("credit_risk__risk_class"), Value("B"), output_field=CharField()))
           .order_by().values_list("risk", "credit_code", "division_code", "id"))
     sql, params = qs.query.sql_with_params()
     return sql, list(params)
 
 
 def _pool_blocks(plan: DrawPlan):
-    """Yield ``(stratum, rows, block)``: whole pool lines ``credit_code,division_code\n`` as large
-    blocks of text (databases other than PostgreSQL: see :mod:`.pgpool` for that one)."""
+    """Yield the pool in blocks ``(rows, lines, ids, classes)`` as :func:`.pgpool.write_part` takes
+    them: lines ``credit_code,division_code`` joined by newlines, the entity ids as 8-byte
+    big-endian integers, one class letter per line (SQLite; see :mod:`.pgpool` for PostgreSQL)."""
     inner, params = _pool_sql(plan)
     with connection.cursor() as cur:
-        sql = (f"SELECT p.risk, p.credit_code || ',' || p.division_code || char(10) FROM ({inner}) p ORDER BY p.risk, p.id"
-               if connection.vendor == "sqlite" else
-               f"SELECT p.risk, p.credit_code || ',' || p.division_code || '\n' FROM ({inner}) p ORDER BY p.risk, p.id")
-        cur.execute(sql, params)
+        cur.execute(f"SELECT p.risk, p.credit_code || ',' || p.division_code, p.id FROM ({inner}) p ORDER BY p.id", params)
         while rows := cur.fetchmany(BATCH):
-            by_risk: dict[str, list[str]] = {}
-            for risk, line in rows:
-                by_risk.setdefault(risk, []).append(line)
-            for risk, lines in by_risk.items():
-                yield risk, len(lines), "".join(lines)
+            risks, lines, ids = zip(*rows)
+            yield (len(rows), "\n".join(lines).encode("utf-8"), np.array(ids, dtype=">i8").tobytes(),
+                   "".join(risks).encode("utf-8"))
 
 
 def _pool_error(exc: pgpool.BadPool) -> ApplicationError:
@@ -154,100 +157,48 @@ def _pool_error(exc: pgpool.BadPool) -> ApplicationError:
     return ApplicationError(_("信用代码或区划代码含有非法字符：%(code)s") % {"code": exc.value}, code="bad_code")
 
 
-def _write_pool_pg(plan: DrawPlan, folder: Path, seed: bytes, bounds: dict[str, bytes], rows_hint: int):
-    """The pool in order read, in one pass (see :mod:`.pgpool`); a registry of ``PARALLEL_MIN`` and
-    more is read by one connection per core (at most 4), each on an id range, all in the snapshot
+def _write_pool_pg(plan: DrawPlan, folder: Path, rows_hint: int):
+    """The pool in order read, in one pass (see :mod:`.pgpool`); a registry of ``PARALLEL_MIN`` rows
+    and more is read by one connection per core (at most 4) on ranges of heap pages (more ranges,
+    still that many at a time, for a registry beyond ``PART_PAGES`` a core), all in the snapshot
     this transaction exports."""
-    inner, params = _pool_sql(plan)
-    grouped = rows_hint > FLAT_MAX
-    parts = max(1, min(os.cpu_count() or 1, 4)) if rows_hint >= PARALLEL_MIN else 1
-    tags = [f"part{i}" for i in range(parts)]
     try:
-        if parts == 1:
-            with connection.cursor() as cur:
-                pgpool.setup(cur)
-                cur.execute(*pgpool.part_sql(inner, params, seed, bounds, grouped))
-                results = [pgpool.write_part(pgpool.rows_of(cur, grouped), str(folder), tags[0])]
-        else:
-            with connection.cursor() as cur:
-                # The table's id range (from the primary key, instantly); the pool filter applies in each part.
-                cur.execute(f"SELECT min(id), max(id) FROM {MarketEntity._meta.db_table}")
-                lo, hi = cur.fetchone()
-                cur.execute("SELECT pg_export_snapshot()")
-                snapshot = cur.fetchone()[0]
-            if not re.fullmatch(r"[0-9A-F-]+", snapshot):
-                raise ApplicationError(_("数据库快照无效"), code="bad_snapshot")
-            results = []
-            if lo is not None:
-                step = (hi + 1 - lo + parts - 1) // parts
-                jobs = [pgpool.part_sql(inner, params, seed, bounds, grouped, lo + i * step, min(hi + 1, lo + (i + 1) * step))
-                        for i in range(parts)]
-                results = pgpool.run_parts(lambda: connection.get_new_connection(connection.get_connection_params()), snapshot,
-                                           jobs, grouped, str(folder))
+        if rows_hint < PARALLEL_MIN:
+            connection.ensure_connection()
+            results = [pgpool.write_part([pgpool.run_part(connection.connection, *pgpool.part_sql(*_pool_sql(plan)))], str(folder), "part0")]
+            return pgpool.join_parts(str(folder), ["part0"], results)
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_export_snapshot()")
+            snapshot = cur.fetchone()[0]
+            # Pages now, after the snapshot: a row the snapshot sees lies on one of them (the last part is open-ended anyway).
+            cur.execute("SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int", [MarketEntity._meta.db_table])
+            pages = cur.fetchone()[0]
+        if not re.fullmatch(r"[0-9A-F-]+", snapshot):
+            raise ApplicationError(_("数据库快照无效"), code="bad_snapshot")
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        parts = max(workers, -(-pages // pgpool.PART_PAGES))
+        step = -(-pages // parts)
+        jobs = [pgpool.part_sql(*_pool_sql(plan, (i * step, (i + 1) * step if i < parts - 1 else None))) for i in range(parts)]
+        results = pgpool.run_parts(lambda: connection.get_new_connection(connection.get_connection_params()), snapshot,
+                                   jobs, str(folder), workers)
     except pgpool.BadPool as exc:
         raise _pool_error(exc) from exc
-    return pgpool.join_parts(str(folder), tags, results, bounds)
+    return pgpool.join_parts(str(folder), [f"part{i}" for i in range(parts)], results)
 
 
-def _write_pool(plan: DrawPlan, folder: Path, seed: bytes = b"", bounds: dict[str, bytes] | None = None,
-                rows_hint: int = 0):
-    """Write the pool into one file per stratum; return counts, SHA-256s and, with ``bounds``
-    (PostgreSQL), the SHA-256s of the sealed candidate files (``sealed-S.csv``, never published:
-    see :func:`_sealed`)."""
+def _write_pool(plan: DrawPlan, folder: Path):
+    """Write the pool into one file per stratum (and the entity ids in the same order into a
+    private ``ids-S.bin``); return counts, SHA-256 per pool file and per ids file."""
     if connection.vendor == "postgresql":
-        return _write_pool_pg(plan, folder, seed, bounds or {}, rows_hint)
-    handles = {s: open(folder / f"entities-{s}.csv", "wb") for s in algorithm.STRATA}
-    hashes = {s: hashlib.sha256() for s in algorithm.STRATA}
-    counts = dict.fromkeys(algorithm.STRATA, 0)
-    unordered = set()
+        with connection.cursor() as cur:
+            cur.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [MarketEntity._meta.db_table])
+            rows_hint = max(0, (cur.fetchone() or [0])[0] or 0)
+        return _write_pool_pg(plan, folder, rows_hint)
     try:
-        for risk, n, text in _pool_blocks(plan):
-            if risk not in handles:
-                raise _pool_error(pgpool.BadPool("bad_risk_class", risk))
-            data = text.encode("utf-8")
-            if data.translate(None, algorithm._SAFE) != b",\n" * n:  # only non-ASCII text needs a closer look
-                code = pgpool.bad_line(text)
-                if code or text.count("\n") != n:
-                    raise _pool_error(pgpool.BadPool("bad_code", code))
-            if connection.vendor != "sqlite":
-                unordered.add(risk)
-            handles[risk].write(data)
-            hashes[risk].update(data)
-            counts[risk] += n
-    finally:
-        for fh in handles.values():
-            fh.close()
-    for s in unordered:  # a database that may not give the same order twice: sort here
-        path = folder / f"entities-{s}.csv"
-        data = b"".join(sorted(path.read_bytes().splitlines(keepends=True)))
-        path.write_bytes(data)
-        hashes[s] = hashlib.sha256(data)
-    files = {f"entities-{s}.csv": h.hexdigest() for s, h in hashes.items()}
-    return counts, files, {}
-
-
-def _seal_bounds(percent: dict[str, str]) -> tuple[dict[str, bytes], int]:
-    """Per stratum, the key bound under which the sealed candidates are kept (PostgreSQL only: it
-    hashes while it reads the pool), and the planner's estimate of the registry's size.
-
-    The bound is the quota's share of the key space plus a margin (3 % of it and 0.2 % of all
-    keys): for pools of a million and more, fewer than the quota below it happens with negligible
-    probability; for a smaller pool it may, and :func:`compute` then ranks every line (quick at
-    that size), so the result never depends on the bound.
-    """
-    if connection.vendor != "postgresql":
-        return {}, 0
-    with connection.cursor() as cur:
-        cur.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [MarketEntity._meta.db_table])
-        estimate = max(0, (cur.fetchone() or [0])[0] or 0)
-    if estimate < SEAL_MIN:
-        return {}, estimate
-    bounds = {}
-    for s in algorithm.STRATA:
-        share = Decimal(str(percent.get(s, "0"))) / 100
-        if 0 < share <= Decimal("0.9"):
-            bounds[s] = algorithm.fraction_bound(share * Decimal("1.03") + Decimal("0.002"))
-    return bounds, estimate
+        counts = pgpool.write_part(_pool_blocks(plan), str(folder), "part0")
+    except pgpool.BadPool as exc:
+        raise _pool_error(exc) from exc
+    return pgpool.join_parts(str(folder), ["part0"], [counts])
 
 
 def _inspectors(plan: DrawPlan) -> list[dict]:
@@ -312,12 +263,10 @@ def draw_commit(*, actor, plan: DrawPlan) -> Draw:
     params = _plan_params(plan)
     if not params["percent"]:
         raise ApplicationError(_("请先设置各风险分类的抽查比例"), code="no_ratios")
-    seed = secrets.token_bytes(32)
     public_id = secrets.token_hex(16)
     folder = draw_dir(public_id)
     folder.mkdir(parents=True, exist_ok=False)
-    bounds, rows_hint = _seal_bounds(params["percent"])
-    counts, files, sealed = _write_pool(plan, folder, seed, bounds, rows_hint)
+    counts, files, ids = _write_pool(plan, folder)
     inspectors = _inspectors(plan)
     if len(inspectors) < plan.inspectors_per_entity:
         raise ApplicationError(_("检查人员名录不足 %(n)d 人") % {"n": plan.inspectors_per_entity}, code="pool_too_small")
@@ -328,8 +277,11 @@ def draw_commit(*, actor, plan: DrawPlan) -> Draw:
     params["counts"] = counts
     params["quota"] = {s: algorithm.quota(params["percent"].get(s, "0"), n) for s, n in counts.items()}
     params["inspector_count"] = len(inspectors)
-    # Not published (public_summary lists what is): the candidates reveal the selection.
-    params["sealed"] = {s: {"bound": bounds[s].hex(), "sha256": sha} for s, sha in sealed.items()}
+    params["algorithm"] = algorithm.ALGORITHM
+    params["ids"] = ids  # SHA-256 of the private ids-S.bin (entity ids in pool-line order; not published)
+    # The seed is drawn only now, when every file it will select from is written and hashed: no
+    # order or content of a pool could have been chosen knowing it.
+    seed = secrets.token_bytes(32)
     draw = Draw.objects.create(
         plan=plan, public_id=public_id, seed_hex=seed.hex(), seed_sha256=algorithm.commitment(seed), params=params,
         files=files, recusal_inputs=recusal, recusal_sha256=hashlib.sha256(canonical(recusal)).hexdigest(),
@@ -349,123 +301,102 @@ def draw_commit(*, actor, plan: DrawPlan) -> Draw:
 def public_summary(draw: Draw) -> dict:
     """What ``draw.json`` publishes: everything a verifier needs besides the files themselves."""
     p = draw.params
-    return {"public_id": draw.public_id, "seed_sha256": draw.seed_sha256, "seed": draw.revealed_seed, "percent": p["percent"],
-            "counts": p["counts"], "quota": p["quota"], "per_entity": p["per_entity"], "files": draw.files,
-            "recusal_sha256": draw.recusal_sha256, "state": draw.state}
+    return {"public_id": draw.public_id, "algorithm": p.get("algorithm", ""), "seed_sha256": draw.seed_sha256,
+            "seed": draw.revealed_seed, "percent": p["percent"], "counts": p["counts"], "quota": p["quota"],
+            "per_entity": p["per_entity"], "files": draw.files, "recusal_sha256": draw.recusal_sha256, "state": draw.state}
 
 
-READ = 8 << 20
+def _changed(name: str) -> ApplicationError:
+    return ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": name}, code="file_changed")
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(READ):
-            h.update(chunk)
-    return h.hexdigest()
+def _select(draw: Draw, seed: bytes, s: str, folder: Path, hasher, with_ids: bool) -> tuple[list[tuple], object]:
+    """The drawn lines of stratum ``s`` in rank order, [(credit_code, division_code[, entity id])],
+    and a check (to call before anything is kept) that the pool file is the one committed.
 
-
-def _file_blocks(path: Path, h):
-    """The file in blocks of whole lines (the last may lack its newline), hashing every byte."""
-    with open(path, "rb") as fh:
-        rest = b""
-        while chunk := fh.read(READ):
-            h.update(chunk)
-            cut = chunk.rfind(b"\n") + 1
-            if not cut:
-                rest += chunk
-                continue
-            yield rest + chunk[:cut]
-            rest = chunk[cut:]
-        if rest:
-            yield rest
-
-
-def _sealed(draw: Draw, s: str, folder: Path) -> list[tuple[str, str, int]] | None:
-    """The stratum's selection from its sealed candidates: [(credit_code, division_code, entity id)]
-    in key order, or None when there are none (or too few) and every line must be ranked.
-
-    At commit PostgreSQL kept, in the same pass that wrote the pool file, every line whose key lies
-    below a bound; the k smallest keys of the pool are then the k smallest of the candidates. The
-    keys are recomputed here, and every candidate must lie below the bound, so a wrong candidate
-    file cannot pass unnoticed; :func:`verify` recomputes everything from the public files.
+    The file is hashed in the ``hasher`` thread (hashlib releases the GIL) while the lines are
+    picked; with ``with_ids`` the entity ids come from the private ``ids-S.bin`` written with it.
     """
-    info = draw.params.get("sealed", {}).get(s)
-    k = draw.params["quota"][s]
-    if not info or k <= 0:
-        return None
-    data = (folder / f"sealed-{s}.csv").read_bytes()
-    if hashlib.sha256(data).hexdigest() != info["sha256"]:
-        raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": f"sealed-{s}.csv"}, code="file_changed")
-    n = data.count(b"\n")
-    if n < k:
-        return None
-    fields = data.replace(b"\n", b",").split(b",")  # id, code, division, id, …, b""
-    if len(fields) != 3 * n + 1 or (data and not data.endswith(b"\n")):
-        raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": f"sealed-{s}.csv"}, code="file_changed")
-    ids, codes, divisions = fields[0:-1:3], fields[1::3], fields[2::3]
-    bound = bytes.fromhex(info["bound"])
-    keys = algorithm.entity_keys(bytes.fromhex(draw.seed_hex), codes)
-    if max(keys, default=b"") >= bound:
-        raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": f"sealed-{s}.csv"}, code="file_changed")
-    best = sorted(range(n), key=keys.__getitem__)[:k]  # keys of distinct codes never tie
-    return [(codes[i].decode(), divisions[i].decode(), int(ids[i])) for i in best]
+    name = f"entities-{s}.csv"
+    with open(folder / name, "rb") as fh:
+        # Mapped and read ahead by the kernel in one go (no copy, no fault per page).
+        data = mmap.mmap(fh.fileno(), 0, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0), prot=mmap.PROT_READ) \
+            if os.fstat(fh.fileno()).st_size else b""
+    digest = hasher.submit(lambda: hashlib.sha256(data).hexdigest())
+    n, k = draw.params["counts"][s], draw.params["quota"][s]
+
+    def check():
+        if digest.result() != draw.files[name]:
+            raise _changed(name)
+    ends = algorithm.line_ends(data)
+    if len(ends) != n or (n and ends[-1] != len(data) - 1):
+        check()
+        raise _changed(name)
+    picks = algorithm.positions(seed, s, n, k)
+    lines = algorithm.pick_lines(data, picks, ends)
+    if lines is None:
+        check()
+        raise _changed(name)
+    if not with_ids:
+        return lines, check
+    ids_name = f"ids-{s}.bin"
+    raw = (folder / ids_name).read_bytes()
+    if len(raw) != 8 * n or hashlib.sha256(raw).hexdigest() != draw.params.get("ids", {}).get(s):
+        raise _changed(ids_name)
+    ids = np.frombuffer(raw, dtype=">i8")[np.asarray(picks, dtype=np.int64)].tolist() if picks else []
+    return [(code, division, pk) for (code, division), pk in zip(lines, ids)], check
 
 
-def compute(draw: Draw, *, use_stored_exclusions: dict | None = None, sealed: bool = False):
-    """Recompute a draw from its seed and frozen files: (strata, chosen, excluded). Checks file hashes.
-
-    With ``sealed`` the strata with sealed candidates are ranked from those (the pool files are
-    still read and their hashes checked) and ``strata`` rows carry the entity id as a third value.
-    """
+def _prepare(draw: Draw, hasher, with_ids: bool):
+    """Everything an assignment needs, from the seed and the frozen files: (seed, strata, checks,
+    coverage, exclusions). ``checks`` must all pass before anything computed is kept."""
     seed = bytes.fromhex(draw.seed_hex)
     if algorithm.commitment(seed) != draw.seed_sha256:
         raise ApplicationError(_("随机种子与承诺值不符"), code="seed_mismatch")
+    if draw.params.get("algorithm") != algorithm.ALGORITHM:
+        raise ApplicationError(_("该批次使用的抽取算法版本（%(v)s）已不再支持") % {"v": draw.params.get("algorithm") or "1"},
+                               code="old_algorithm")
     folder = draw_dir(draw.public_id)
-    strata = {}
-    # Pool files ranked from sealed candidates are hashed in a thread while the inspectors are
-    # assigned (hashlib releases the GIL); every file is checked before anything is returned.
-    with ThreadPoolExecutor(max_workers=1) as hasher:
-        return _compute(draw, seed, folder, strata, hasher, sealed)
-
-
-def _compute(draw: Draw, seed: bytes, folder: Path, strata: dict, hasher, sealed: bool):
-    checks = []
+    strata, checks = {}, []
     for s in algorithm.STRATA:
-        name = f"entities-{s}.csv"
-        picked = _sealed(draw, s, folder) if sealed else None
-        if picked is None:
-            h = hashlib.sha256()
-            strata[s] = algorithm.select_blocks(seed, _file_blocks(folder / name, h), draw.params["quota"][s],
-                                                draw.params.get("counts", {}).get(s, 0))
-            checks.append((name, h.hexdigest))
-        else:
-            strata[s] = picked
-            checks.append((name, hasher.submit(_file_sha256, folder / name).result))
-
-    def check_files():
-        for name, digest in checks:
-            if digest() != draw.files[name]:
-                raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": name}, code="file_changed")
+        strata[s], check = _select(draw, seed, s, folder, hasher, with_ids)
+        checks.append(check)
     data = (folder / "inspectors.csv").read_bytes()
     if hashlib.sha256(data).hexdigest() != draw.files["inspectors.csv"]:
-        raise ApplicationError(_("名录文件 %(name)s 已被改动") % {"name": "inspectors.csv"}, code="file_changed")
+        raise _changed("inspectors.csv")
     if hashlib.sha256(canonical(draw.recusal_inputs)).hexdigest() != draw.recusal_sha256:
         raise ApplicationError(_("回避数据已被改动"), code="recusal_changed")
     inspectors = algorithm.parse_inspectors(data)
     selected = [row[:2] for s in algorithm.STRATA for row in strata[s]]
     cover = algorithm.Coverage(inspectors)
     excluded = algorithm.exclusions(selected, inspectors, draw.recusal_inputs, cover)
-    try:
-        chosen = algorithm.assign(seed, selected, inspectors, excluded, draw.params["per_entity"], cover)
-    except algorithm.PoolTooSmall as exc:
-        check_files()
-        raise ApplicationError(
-            _("主体 %(code)s 回避后仅有 %(n)d 名符合条件的检查人员，需要 %(k)d 名：请扩大检查人员名录")
-            % {"code": exc.credit_code, "n": exc.eligible, "k": exc.needed},
-            code="pool_too_small", extra={"credit_code": exc.credit_code, "eligible": exc.eligible},
-        ) from exc
-    check_files()
+    return seed, strata, checks, cover, excluded
+
+
+def _too_small(exc: algorithm.PoolTooSmall) -> ApplicationError:
+    return ApplicationError(
+        _("主体 %(code)s 回避后仅有 %(n)d 名符合条件的检查人员，需要 %(k)d 名：请扩大检查人员名录")
+        % {"code": exc.credit_code, "n": exc.eligible, "k": exc.needed},
+        code="pool_too_small", extra={"credit_code": exc.credit_code, "eligible": exc.eligible},
+    )
+
+
+def _run_checks(checks) -> None:
+    for check in checks:
+        check()
+
+
+def compute(draw: Draw):
+    """Recompute a draw from its seed and frozen files: (strata, chosen, excluded). Checks file hashes."""
+    with ThreadPoolExecutor(max_workers=1) as hasher:  # pool files are hashed beside the work (hashlib releases the GIL)
+        seed, strata, checks, cover, excluded = _prepare(draw, hasher, with_ids=False)
+        selected = [row for s in algorithm.STRATA for row in strata[s]]
+        try:
+            chosen = algorithm.assign(seed, selected, None, excluded, draw.params["per_entity"], cover)
+        except algorithm.PoolTooSmall as exc:
+            _run_checks(checks)
+            raise _too_small(exc) from exc
+        _run_checks(checks)
     return strata, chosen, excluded
 
 
@@ -473,51 +404,55 @@ ITEM_COLUMNS = ("draw_id", "entity_id", "credit_code", "division_code", "stratum
                 "excluded", "result", "result_note")
 
 
-def _entity_ids(codes: list[str]) -> dict[str, int]:
-    """Entity id per credit code (one array lookup on PostgreSQL, chunks of IN elsewhere)."""
-    table = MarketEntity._meta.db_table
-    out: dict[str, int] = {}
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute(f"SELECT credit_code, id FROM {table} WHERE credit_code = ANY(%s)", [codes])
-            out.update(cur.fetchall())
-            return out
-    for i in range(0, len(codes), 5000):
-        out.update(MarketEntity.objects.filter(credit_code__in=codes[i : i + 5000]).values_list("credit_code", "id"))
-    return out
-
-
-def _store_items(draw: Draw, rows: list[tuple], entity_ids: dict[str, int], chosen: dict, excluded: dict, ids: dict) -> None:
-    """The items of an execution in one COPY stream of preformatted text (PostgreSQL) or batches of
-    prepared inserts. The JSON lists are written as ``json.dumps`` writes them, from each cert's
-    encoding computed once."""
+def _store_items(draw: Draw, assigned, where: dict[str, tuple], excluded: dict, ids: dict, chosen: dict) -> None:
+    """Store the items as ``assigned`` yields them (credit-code order; see
+    :func:`.algorithm.assign_iter`), filling ``chosen``: one COPY stream of preformatted text on
+    PostgreSQL, which stores each batch while the next is being assigned; batches of prepared
+    inserts elsewhere. ``where`` gives (stratum, rank, entity id) per credit code. The JSON lists
+    are written as ``json.dumps`` writes them, each distinct list formatted once."""
     pg = connection.vendor == "postgresql"
     # COPY's text format: tab-separated, \N for NULL, backslashes doubled. Codes are printable
     # ASCII without commas, and JSON escapes every control character, so a backslash is all there is.
     esc = (lambda v: v.replace("\\", "\\\\") if "\\" in v else v) if pg else (lambda v: v)
-    as_json = {cert: esc(json.dumps(cert)) for cert in ids}
-    id_json = {cert: str(pk) for cert, pk in ids.items()}
+    formatted: dict[tuple, tuple[str, str]] = {}
 
-    def json_list(certs) -> str:
-        return "[" + ", ".join([as_json.get(c) or esc(json.dumps(c)) for c in certs]) + "]"
+    def lists(certs: list[str]) -> tuple[str, str]:
+        key = tuple(certs)
+        got = formatted.get(key)
+        if got is None:
+            got = formatted[key] = (esc(json.dumps(certs)) if certs else "[]",
+                                    "[" + ", ".join(str(ids[c]) for c in certs) + "]")
+        return got
 
     table = DrawItem._meta.db_table
+    pk, null, step = draw.pk, "\\N" if pg else None, BATCH // 5
+    batch: list = []
     if not pg:
         from zhijian.entities.importer import insert_rows
 
-        for i in range(0, len(rows), BATCH):
-            insert_rows(table, [(draw.pk, entity_ids.get(code), code, division, s, rank, json_list(chosen[code]),
-                                 "[" + ", ".join([id_json[c] for c in chosen[code]]) + "]", json_list(excluded[code]), "", "")
-                                for code, division, s, rank in rows[i : i + BATCH]], ITEM_COLUMNS)
+        for code, division, certs in assigned:
+            chosen[code] = certs
+            s, rank, entity = where[code]
+            batch.append((pk, entity, code, division, s, rank, lists(certs)[0], lists(certs)[1],
+                          lists(excluded.get(code, []))[0], "", ""))
+            if len(batch) >= BATCH:
+                insert_rows(table, batch, ITEM_COLUMNS)
+                batch = []
+        if batch:
+            insert_rows(table, batch, ITEM_COLUMNS)
         return
-    null, pk = "\\N", draw.pk
-    # One stream: the database stores a batch while the next one is formatted.
     with connection.cursor() as cur, cur.cursor.copy(f"COPY {table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
-        for i in range(0, len(rows), BATCH // 5):
-            copy.write("".join([
-                f"{pk}\t{entity_ids.get(code, null)}\t{esc(code)}\t{esc(division)}\t{s}\t{rank}\t{json_list(chosen[code])}\t"
-                f"[{', '.join([id_json[c] for c in chosen[code]])}]\t{json_list(excluded[code]) if excluded[code] else '[]'}\t\t\n"
-                for code, division, s, rank in rows[i : i + BATCH // 5]]).encode("utf-8"))
+        for code, division, certs in assigned:
+            chosen[code] = certs
+            s, rank, entity = where[code]
+            certs_json, ids_json = lists(certs)
+            batch.append(f"{pk}\t{null if entity is None else entity}\t{esc(code)}\t{esc(division)}\t{s}\t{rank}\t{certs_json}\t"
+                         f"{ids_json}\t{lists(excluded.get(code, []))[0]}\t\t\n")
+            if len(batch) >= step:
+                copy.write("".join(batch).encode("utf-8"))
+                batch = []
+        if batch:
+            copy.write("".join(batch).encode("utf-8"))
 
 
 @transaction.atomic
@@ -528,21 +463,26 @@ def draw_execute(*, actor, draw: Draw) -> Draw:
     _no_flush_wait()
     if draw.state != DrawState.COMMITTED:
         raise ApplicationError(_("该批次已抽取"), code="already_executed")
-    strata, chosen, excluded = compute(draw, sealed=True)
-    ids = draw.recusal_inputs["ids"]
-    entity_ids = {row[0]: row[2] for rows in strata.values() for row in rows if len(row) > 2}
-    if missing := [row[0] for rows in strata.values() for row in rows if len(row) == 2]:
-        entity_ids.update(_entity_ids(missing))
-    # Credit-code order: the (draw, credit_code) index grows at its end (str order is UTF-8 byte order).
-    rows = sorted((code, division, s, rank) for s in algorithm.STRATA for rank, (code, division, *_id) in enumerate(strata[s], 1))
-    _store_items(draw, rows, entity_ids, chosen, excluded, ids)
+    chosen: dict[str, list[str]] = {}
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        seed, strata, checks, cover, excluded = _prepare(draw, hasher, with_ids=True)
+        where = {code: (s, rank, pk) for s in algorithm.STRATA for rank, (code, _d, pk) in enumerate(strata[s], 1)}
+        selected = [row[:2] for s in algorithm.STRATA for row in strata[s]]
+        try:
+            # Items in credit-code order (the (draw, credit_code) index grows at its end), stored as they are assigned.
+            _store_items(draw, algorithm.assign_iter(seed, selected, cover, excluded, draw.params["per_entity"]), where, excluded,
+                         draw.recusal_inputs["ids"], chosen)
+        except algorithm.PoolTooSmall as exc:
+            _run_checks(checks)
+            raise _too_small(exc) from exc
+        _run_checks(checks)  # a changed file rolls the stored items back with everything else
     data = algorithm.result_lines(strata, chosen, excluded)
     (draw_dir(draw.public_id) / "result.csv").write_bytes(data)
     draw.files = {**draw.files, "result.csv": hashlib.sha256(data).hexdigest()}
     draw.state = DrawState.EXECUTED
     draw.executed_by = actor
     draw.executed_at = timezone.now()
-    draw.selected_count = len(rows)
+    draw.selected_count = len(where)
     draw.save(update_fields=["files", "state", "executed_by", "executed_at", "selected_count", "updated_at"])
     public = {"public_id": draw.public_id, "seed": draw.seed_hex, "result_sha256": draw.files["result.csv"],
               "selected": draw.selected_count}
