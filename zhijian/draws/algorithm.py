@@ -17,6 +17,7 @@ published files. Byte encodings:
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable
 from operator import itemgetter
 from decimal import Decimal
@@ -96,8 +97,8 @@ def pick_lines(data, picks: list[int], ends=None) -> list[tuple[str, str]] | Non
     ``data`` (bytes or any buffer; ``ends`` its :func:`line_ends` if known); None when ``data``
     is not whole lines or a picked line is not ``code,division``.
 
-    The picked lines' bytes are gathered by one vectorised index and split by two string
-    operations: no Python work per line of the file, little per picked line.
+    The newlines are found by vectorised comparison; the picked lines are sliced, joined and
+    split by two string operations: no Python work per line of the file, little per picked line.
     """
     import numpy as np
 
@@ -110,12 +111,9 @@ def pick_lines(data, picks: list[int], ends=None) -> list[tuple[str, str]] | Non
     at = np.asarray(picks, dtype=np.int64)
     if at.min() < 0 or at.max() >= len(ends):
         return None
-    last = ends[at]
-    first = np.where(at > 0, ends[np.maximum(at - 1, 0)] + 1, 0)
-    lengths = last - first + 1  # with the newline
-    starts_out = np.cumsum(lengths) - lengths
-    index = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(first - starts_out, lengths)
-    blob = raw[index].tobytes()
+    stops = (ends[at] + 1).tolist()
+    starts = np.where(at > 0, ends[np.maximum(at - 1, 0)] + 1, 0).tolist()
+    blob = b"".join([data[a:b] for a, b in zip(starts, stops)])
     if blob.count(b",") != len(picks):
         return None
     try:
@@ -209,8 +207,10 @@ def exclusions(selected: list[tuple[str, str]], inspectors, recusal: dict, cover
     return out
 
 
-def assign_iter(seed: bytes, selected: list[tuple[str, str]], cover: Coverage, excluded: dict[str, list[str]], per_entity: int):
-    """Yield ``(credit_code, division_code, [cert, …])`` for the drawn entities in credit-code order.
+def assign_iter(seed: bytes, selected: list[tuple], cover: Coverage, excluded: dict[str, list[str]], per_entity: int):
+    """Yield ``(row, picked)`` for the drawn entities in credit-code order: a row of ``selected``
+    is ``(credit_code, division_code, …)`` (what follows is passed through), ``picked`` the tuple
+    of the chosen inspectors' positions in ``cover.certs``, in pick order.
 
     Pick t (0-based) of an entity: among its eligible inspectors (covering it, not recused, not yet
     picked for it) those with the fewest entities given to them so far in this draw, in
@@ -225,7 +225,8 @@ def assign_iter(seed: bytes, selected: list[tuple[str, str]], cover: Coverage, e
     head = seed + b"inspector:"
     sha256 = hashlib.sha256
     blocks = -(-per_entity // 4)
-    for code, division in sorted(selected, key=itemgetter(0)):
+    for row in sorted(selected, key=itemgetter(0)):
+        code, division = row[0], row[1]
         skip = excluded.get(code)
         if skip:
             eligible = eligible_of.get((division, *skip))
@@ -237,19 +238,22 @@ def assign_iter(seed: bytes, selected: list[tuple[str, str]], cover: Coverage, e
         if len(eligible) < per_entity:
             raise PoolTooSmall(code, len(eligible), per_entity)
         prefix = head + code.encode() + b":"
-        digest = b"".join([sha256(prefix + str(b).encode()).digest() for b in range(blocks)]) if blocks > 1 else \
-            sha256(prefix + b"0").digest()
+        digest = sha256(prefix + b"0").digest() if blocks == 1 else b"".join([sha256(prefix + str(b).encode()).digest() for b in range(blocks)])
         loads = [load[p] for p in eligible]
+        low = min(loads)
+        tied = [i for i, n in enumerate(loads) if n == low]
         chosen = []
         for t in range(per_entity):
-            low = min(loads)
-            tied = [i for i, n in enumerate(loads) if n == low]
-            i = tied[int.from_bytes(digest[8 * t : 8 * t + 8], "big") % len(tied)]
-            chosen.append(eligible[i])
+            if not tied:  # everyone at the lowest load is picked: the next lowest, without those picked
+                low = min(loads)
+                tied = [i for i, n in enumerate(loads) if n == low]
+            # Removing the picked one leaves exactly the tied list the rule would recompute.
+            i = tied.pop(int.from_bytes(digest[8 * t : 8 * t + 8], "big") % len(tied))
             loads[i] = _PICKED
+            chosen.append(eligible[i])
         for p in chosen:
             load[p] += 1
-        yield code, division, [certs[p] for p in chosen]
+        yield row, tuple(chosen)
 
 
 _PICKED = float("inf")
@@ -259,17 +263,28 @@ def assign(seed: bytes, selected: list[tuple[str, str]], inspectors, excluded: d
            cover: Coverage | None = None) -> dict[str, list[str]]:
     """Inspectors per drawn entity: {credit_code: [cert, …]} (see :func:`assign_iter`)."""
     cover = cover or Coverage(inspectors)
-    return {code: chosen for code, _division, chosen in assign_iter(seed, selected, cover, excluded, per_entity)}
+    certs = cover.certs
+    return {row[0]: [certs[p] for p in picked] for row, picked in assign_iter(seed, selected, cover, excluded, per_entity)}
 
 
 def result_lines(strata: dict[str, list[tuple[str, str]]], chosen: dict[str, list[str]], excluded: dict[str, list[str]]) -> bytes:
     """``result.csv``: ``stratum,rank,credit_code,inspectors,excluded`` by stratum then rank."""
-    lines, join, none = [], ";".join, []
+    return result_text(strata, {code: ";".join(certs) for code, certs in chosen.items()}, excluded)
+
+
+def result_text(strata: dict[str, list[tuple]], chosen: dict[str, str], excluded: dict[str, list[str]]) -> bytes:
+    """:func:`result_lines` from the inspectors already joined by ``;`` per credit code; the
+    lines are built column by column (no Python work per line)."""
+    parts = []
     for s in STRATA:
-        for rank, row in enumerate(strata.get(s, []), 1):
-            code = row[0]
-            lines.append(f"{s},{rank},{code},{join(chosen[code])},{join(excluded.get(code, none))}\n")
-    return "".join(lines).encode("utf-8")
+        rows = strata.get(s, [])
+        if not rows:
+            continue
+        codes = [row[0] for row in rows]
+        recused = map(";".join, map(excluded.get, codes, itertools.repeat(())))
+        parts.append("\n".join(map(",".join, zip(itertools.repeat(s), map(str, range(1, len(rows) + 1)), codes,
+                                                   map(chosen.__getitem__, codes), recused))) + "\n")
+    return "".join(parts).encode("utf-8")
 
 
 def draw(seed: bytes, pool: dict[str, Iterable[bytes]], percents: dict[str, str], inspectors, per_entity: int,

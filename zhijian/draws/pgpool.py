@@ -85,41 +85,58 @@ def by_stratum(n: int, lines: bytes, ids: bytes, risks: bytes) -> dict[str, tupl
     return out
 
 
-def write_part(rows, folder: str, tag: str) -> dict[str, int]:
-    """Write parts' ``(count, lines, ids, classes)`` into ``entities-S.csv.<tag>`` and
-    ``ids-S.bin.<tag>``; return {stratum: count}."""
-    out = dict.fromkeys(STRATA, 0)
-    handles = {}
-    try:
-        for n, lines, ids, risks in rows:
-            if not n:
-                continue
-            for s, (count, text, id_bytes) in by_stratum(n, lines + b"\n", ids, risks).items():
-                if s not in handles:
-                    handles[s] = (open(Path(folder) / f"entities-{s}.csv.{tag}", "wb"), open(Path(folder) / f"ids-{s}.bin.{tag}", "wb"))
-                handles[s][0].write(text)
-                handles[s][1].write(id_bytes)
-                out[s] += count
-    finally:
-        for pair in handles.values():
+class PoolWriter:
+    """The stratum files (``entities-S.csv`` and the private ``ids-S.bin``), written part after
+    part in order and hashed as they are written."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+        self.counts = dict.fromkeys(STRATA, 0)
+        self.handles: dict[str, tuple] = {}
+        self.hashes = {s: (hashlib.sha256(), hashlib.sha256()) for s in STRATA}
+
+    def __enter__(self):
+        for s in STRATA:  # every stratum has its files, empty ones included
+            self.handles[s] = (open(self.folder / f"entities-{s}.csv", "wb"), open(self.folder / f"ids-{s}.bin", "wb"))
+        return self
+
+    def __exit__(self, *exc):
+        for pair in self.handles.values():
             for fh in pair:
                 fh.close()
-    return out
+
+    def add(self, part: dict[str, tuple[int, bytes, bytes]]) -> None:
+        for s, (count, lines, ids) in part.items():
+            for fh, h, data in zip(self.handles[s], self.hashes[s], (lines, ids)):
+                h.update(data)
+                fh.write(data)
+            self.counts[s] += count
+
+    def result(self) -> tuple[dict, dict, dict]:
+        """(counts, SHA-256 per pool file, SHA-256 per ids file)."""
+        return (dict(self.counts), {f"entities-{s}.csv": h[0].hexdigest() for s, h in self.hashes.items()},
+                {s: h[1].hexdigest() for s, h in self.hashes.items()})
 
 
-def run_part(conn, sql: str, params: list) -> tuple:
-    """Run one part on a psycopg connection (server-side binding: only it returns binary results)."""
+def split_part(n: int, lines: bytes, ids: bytes, risks: bytes) -> dict[str, tuple[int, bytes, bytes]]:
+    """One part as the database returned it (lines without the last newline) by stratum."""
+    return by_stratum(n, lines + b"\n", ids, risks) if n else {}
+
+
+def run_part(conn, sql: str, params: list) -> dict[str, tuple[int, bytes, bytes]]:
+    """Run one part on a psycopg connection (server-side binding: only it returns binary
+    results); the part by stratum."""
     with psycopg.Cursor(conn) as cur:
         setup(cur)
         cur.execute(sql, params, binary=True)
         n, lines, ids, risks = cur.fetchone()
-    return n, bytes(lines or b""), bytes(ids or b""), bytes(risks or b"")
+    return split_part(n, bytes(lines or b""), bytes(ids or b""), bytes(risks or b""))
 
 
-def run_parts(connect, snapshot: str, jobs: list[tuple[str, list]], folder: str, workers: int) -> list[dict]:
+def run_parts(connect, snapshot: str, jobs: list[tuple[str, list]], writer: PoolWriter, workers: int) -> None:
     """Run ``jobs`` ((sql, params) per page range), each on a new connection (``connect()``) in
-    the exported snapshot, ``workers`` at a time in threads (the work is the database's); results
-    in job order."""
+    the exported snapshot, ``workers`` at a time in threads (the work is the database's); each
+    part is written as soon as those before it are."""
 
     def run(i: int) -> dict:
         sql, params = jobs[i]
@@ -128,32 +145,10 @@ def run_parts(connect, snapshot: str, jobs: list[tuple[str, list]], folder: str,
             conn.isolation_level = IsolationLevel.REPEATABLE_READ
             with conn.cursor() as cur:
                 cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # checked by the caller: 00000003-0000001B-1
-            return write_part([run_part(conn, sql, params)], folder, f"part{i}")
+            return run_part(conn, sql, params)
         finally:
             conn.close()
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(run, range(len(jobs))))
-
-
-def join_parts(folder: str, tags: list[str], results: list[dict]) -> tuple[dict, dict, dict]:
-    """Join the parts' files in order into ``entities-S.csv`` and ``ids-S.bin``; returns (counts,
-    SHA-256 per pool file, SHA-256 per ids file)."""
-    folder_path = Path(folder)
-    counts, files, ids = {}, {}, {}
-    for s in STRATA:
-        for name, digests, key in ((f"entities-{s}.csv", files, f"entities-{s}.csv"), (f"ids-{s}.bin", ids, s)):
-            h = hashlib.sha256()
-            with open(folder_path / name, "wb") as out:
-                for tag in tags:
-                    part = folder_path / f"{name}.{tag}"
-                    if not part.exists():
-                        continue
-                    with open(part, "rb") as fh:
-                        while chunk := fh.read(1 << 23):
-                            h.update(chunk)
-                            out.write(chunk)
-                    part.unlink()
-            digests[key] = h.hexdigest()
-        counts[s] = sum(r[s] for r in results)
-    return counts, files, ids
+        for part in pool.map(run, range(len(jobs))):
+            writer.add(part)

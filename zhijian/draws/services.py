@@ -1,8 +1,10 @@
 """Every write of the double-random workflow: plan, commit, execute, merge, results, publication."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
 import mmap
 import os
@@ -139,7 +141,7 @@ def _pool_sql(plan: DrawPlan, pages: tuple[int, int | None] | None = None) -> tu
 
 
 def _pool_blocks(plan: DrawPlan):
-    """Yield the pool in blocks ``(rows, lines, ids, classes)`` as :func:`.pgpool.write_part` takes
+    """Yield the pool in blocks ``(rows, lines, ids, classes)`` as :func:`.pgpool.split_part` takes
     them: lines ``credit_code,division_code`` joined by newlines, the entity ids as 8-byte
     big-endian integers, one class letter per line (SQLite; see :mod:`.pgpool` for PostgreSQL)."""
     inner, params = _pool_sql(plan)
@@ -157,48 +159,46 @@ def _pool_error(exc: pgpool.BadPool) -> ApplicationError:
     return ApplicationError(_("信用代码或区划代码含有非法字符：%(code)s") % {"code": exc.value}, code="bad_code")
 
 
-def _write_pool_pg(plan: DrawPlan, folder: Path, rows_hint: int):
+def _write_pool_pg(plan: DrawPlan, writer: pgpool.PoolWriter, rows_hint: int) -> None:
     """The pool in order read, in one pass (see :mod:`.pgpool`); a registry of ``PARALLEL_MIN`` rows
     and more is read by one connection per core (at most 4) on ranges of heap pages (more ranges,
     still that many at a time, for a registry beyond ``PART_PAGES`` a core), all in the snapshot
     this transaction exports."""
-    try:
-        if rows_hint < PARALLEL_MIN:
-            connection.ensure_connection()
-            results = [pgpool.write_part([pgpool.run_part(connection.connection, *pgpool.part_sql(*_pool_sql(plan)))], str(folder), "part0")]
-            return pgpool.join_parts(str(folder), ["part0"], results)
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_export_snapshot()")
-            snapshot = cur.fetchone()[0]
-            # Pages now, after the snapshot: a row the snapshot sees lies on one of them (the last part is open-ended anyway).
-            cur.execute("SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int", [MarketEntity._meta.db_table])
-            pages = cur.fetchone()[0]
-        if not re.fullmatch(r"[0-9A-F-]+", snapshot):
-            raise ApplicationError(_("数据库快照无效"), code="bad_snapshot")
-        workers = max(1, min(os.cpu_count() or 1, 4))
-        parts = max(workers, -(-pages // pgpool.PART_PAGES))
-        step = -(-pages // parts)
-        jobs = [pgpool.part_sql(*_pool_sql(plan, (i * step, (i + 1) * step if i < parts - 1 else None))) for i in range(parts)]
-        results = pgpool.run_parts(lambda: connection.get_new_connection(connection.get_connection_params()), snapshot,
-                                   jobs, str(folder), workers)
-    except pgpool.BadPool as exc:
-        raise _pool_error(exc) from exc
-    return pgpool.join_parts(str(folder), [f"part{i}" for i in range(parts)], results)
+    if rows_hint < PARALLEL_MIN:
+        connection.ensure_connection()
+        writer.add(pgpool.run_part(connection.connection, *pgpool.part_sql(*_pool_sql(plan))))
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_export_snapshot()")
+        snapshot = cur.fetchone()[0]
+        # Pages now, after the snapshot: a row the snapshot sees lies on one of them (the last part is open-ended anyway).
+        cur.execute("SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int", [MarketEntity._meta.db_table])
+        pages = cur.fetchone()[0]
+    if not re.fullmatch(r"[0-9A-F-]+", snapshot):
+        raise ApplicationError(_("数据库快照无效"), code="bad_snapshot")
+    workers = max(1, min(os.cpu_count() or 1, 4))
+    parts = max(workers, -(-pages // pgpool.PART_PAGES))
+    step = -(-pages // parts)
+    jobs = [pgpool.part_sql(*_pool_sql(plan, (i * step, (i + 1) * step if i < parts - 1 else None))) for i in range(parts)]
+    pgpool.run_parts(lambda: connection.get_new_connection(connection.get_connection_params()), snapshot, jobs, writer, workers)
 
 
 def _write_pool(plan: DrawPlan, folder: Path):
     """Write the pool into one file per stratum (and the entity ids in the same order into a
     private ``ids-S.bin``); return counts, SHA-256 per pool file and per ids file."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [MarketEntity._meta.db_table])
-            rows_hint = max(0, (cur.fetchone() or [0])[0] or 0)
-        return _write_pool_pg(plan, folder, rows_hint)
     try:
-        counts = pgpool.write_part(_pool_blocks(plan), str(folder), "part0")
+        with pgpool.PoolWriter(str(folder)) as writer:
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cur:
+                    cur.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [MarketEntity._meta.db_table])
+                    rows_hint = max(0, (cur.fetchone() or [0])[0] or 0)
+                _write_pool_pg(plan, writer, rows_hint)
+            else:
+                for block in _pool_blocks(plan):
+                    writer.add(pgpool.split_part(*block))
     except pgpool.BadPool as exc:
         raise _pool_error(exc) from exc
-    return pgpool.join_parts(str(folder), ["part0"], [counts])
+    return writer.result()
 
 
 def _inspectors(plan: DrawPlan) -> list[dict]:
@@ -206,7 +206,7 @@ def _inspectors(plan: DrawPlan) -> list[dict]:
     from zhijian.security.masking import mask_name
 
     people = (User.objects.filter(bureau__in=plan.inspector_units.all(), roles__code=RoleCode.ENFORCEMENT_OFFICER, is_active=True)
-              .exclude(enforcement_cert_no="").select_related("bureau").distinct())
+              .exclude(enforcement_cert_no="").select_related("bureau", "department").prefetch_related("roles").distinct())
     rows, seen = [], {}
     for u in people:
         cert = u.enforcement_cert_no.strip()
@@ -404,55 +404,65 @@ ITEM_COLUMNS = ("draw_id", "entity_id", "credit_code", "division_code", "stratum
                 "excluded", "result", "result_note")
 
 
-def _store_items(draw: Draw, assigned, where: dict[str, tuple], excluded: dict, ids: dict, chosen: dict) -> None:
-    """Store the items as ``assigned`` yields them (credit-code order; see
-    :func:`.algorithm.assign_iter`), filling ``chosen``: one COPY stream of preformatted text on
-    PostgreSQL, which stores each batch while the next is being assigned; batches of prepared
-    inserts elsewhere. ``where`` gives (stratum, rank, entity id) per credit code. The JSON lists
-    are written as ``json.dumps`` writes them, each distinct list formatted once."""
+def _store_items(draw: Draw, assigned, certs: list[str], excluded: dict, ids: dict, plain: bool) -> dict[str, str]:
+    """Store the items as ``assigned`` yields them (``((code, division, stratum, rank, entity id),
+    picked)`` in credit-code order: :func:`.algorithm.assign_iter`) and return the inspectors per
+    credit code joined by ``;``.
+
+    PostgreSQL: one COPY stream; each batch of entities is assigned, then formatted column by
+    column (no Python work per line) and sent, and the database stores it while the next batch
+    is assigned. Elsewhere batches of prepared inserts. The JSON lists are written as
+    ``json.dumps`` writes them, each distinct list formatted once. ``plain``: no code or division
+    holds a backslash (COPY's escape character).
+    """
     pg = connection.vendor == "postgresql"
     # COPY's text format: tab-separated, \N for NULL, backslashes doubled. Codes are printable
     # ASCII without commas, and JSON escapes every control character, so a backslash is all there is.
     esc = (lambda v: v.replace("\\", "\\\\") if "\\" in v else v) if pg else (lambda v: v)
-    formatted: dict[tuple, tuple[str, str]] = {}
+    picks: dict[tuple, tuple[str, str, str]] = {}  # picked -> (certs JSON, ids JSON, certs joined by ;)
+    recused: dict[int, str] = {}  # id of an exclusion list (entities of a division share theirs) -> JSON
+    joined: dict[str, str] = {}
 
-    def lists(certs: list[str]) -> tuple[str, str]:
-        key = tuple(certs)
-        got = formatted.get(key)
+    def of_pick(picked: tuple) -> tuple[str, str, str]:
+        got = picks.get(picked)
         if got is None:
-            got = formatted[key] = (esc(json.dumps(certs)) if certs else "[]",
-                                    "[" + ", ".join(str(ids[c]) for c in certs) + "]")
+            names = [certs[p] for p in picked]
+            got = picks[picked] = (esc(json.dumps(names)) if names else "[]", "[" + ", ".join(str(ids[c]) for c in names) + "]",
+                                   ";".join(names))
+        return got
+
+    def recused_json(code: str) -> str:
+        skip = excluded.get(code) or ()
+        got = recused.get(id(skip))
+        if got is None:
+            got = recused[id(skip)] = esc(json.dumps(list(skip))) if skip else "[]"
         return got
 
     table = DrawItem._meta.db_table
-    pk, null, step = draw.pk, "\\N" if pg else None, BATCH // 5
-    batch: list = []
-    if not pg:
-        from zhijian.entities.importer import insert_rows
+    pk, step, null = str(draw.pk), BATCH // 5, "\\N"
+    assigned = iter(assigned)
+    with contextlib.ExitStack() as stack:
+        if pg:
+            cur = stack.enter_context(connection.cursor())
+            copy = stack.enter_context(cur.cursor.copy(f"COPY {table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN"))
+        while batch := list(itertools.islice(assigned, step)):
+            rows = [row for row, _p in batch]
+            codes = [row[0] for row in rows]
+            formatted = [of_pick(picked) for _r, picked in batch]
+            joined.update(zip(codes, [f[2] for f in formatted]))
+            recused_lists = [recused_json(code) for code in codes]
+            if not pg:
+                from zhijian.entities.importer import insert_rows
 
-        for code, division, certs in assigned:
-            chosen[code] = certs
-            s, rank, entity = where[code]
-            batch.append((pk, entity, code, division, s, rank, lists(certs)[0], lists(certs)[1],
-                          lists(excluded.get(code, []))[0], "", ""))
-            if len(batch) >= BATCH:
-                insert_rows(table, batch, ITEM_COLUMNS)
-                batch = []
-        if batch:
-            insert_rows(table, batch, ITEM_COLUMNS)
-        return
-    with connection.cursor() as cur, cur.cursor.copy(f"COPY {table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
-        for code, division, certs in assigned:
-            chosen[code] = certs
-            s, rank, entity = where[code]
-            certs_json, ids_json = lists(certs)
-            batch.append(f"{pk}\t{null if entity is None else entity}\t{esc(code)}\t{esc(division)}\t{s}\t{rank}\t{certs_json}\t"
-                         f"{ids_json}\t{lists(excluded.get(code, []))[0]}\t\t\n")
-            if len(batch) >= step:
-                copy.write("".join(batch).encode("utf-8"))
-                batch = []
-        if batch:
-            copy.write("".join(batch).encode("utf-8"))
+                insert_rows(table, [(draw.pk, r[4], r[0], r[1], r[2], r[3], f[0], f[1], x, "", "")
+                                    for r, f, x in zip(rows, formatted, recused_lists)], ITEM_COLUMNS)
+                continue
+            entity_ids = [null if r[4] is None else str(r[4]) for r in rows]
+            code_col, division_col = (codes, [r[1] for r in rows]) if plain else ([esc(c) for c in codes], [esc(r[1]) for r in rows])
+            columns = (itertools.repeat(pk), entity_ids, code_col, division_col, [r[2] for r in rows], [str(r[3]) for r in rows],
+                       [f[0] for f in formatted], [f[1] for f in formatted], recused_lists, itertools.repeat(""), itertools.repeat(""))
+            copy.write(("\n".join(map("\t".join, zip(*columns))) + "\n").encode("utf-8"))
+    return joined
 
 
 @transaction.atomic
@@ -463,26 +473,25 @@ def draw_execute(*, actor, draw: Draw) -> Draw:
     _no_flush_wait()
     if draw.state != DrawState.COMMITTED:
         raise ApplicationError(_("该批次已抽取"), code="already_executed")
-    chosen: dict[str, list[str]] = {}
     with ThreadPoolExecutor(max_workers=1) as hasher:
         seed, strata, checks, cover, excluded = _prepare(draw, hasher, with_ids=True)
-        where = {code: (s, rank, pk) for s in algorithm.STRATA for rank, (code, _d, pk) in enumerate(strata[s], 1)}
-        selected = [row[:2] for s in algorithm.STRATA for row in strata[s]]
+        rows = [(code, division, s, rank, pk) for s in algorithm.STRATA for rank, (code, division, pk) in enumerate(strata[s], 1)]
+        plain = "\\" not in "".join([code + division for code, division, *_rest in rows])
         try:
             # Items in credit-code order (the (draw, credit_code) index grows at its end), stored as they are assigned.
-            _store_items(draw, algorithm.assign_iter(seed, selected, cover, excluded, draw.params["per_entity"]), where, excluded,
-                         draw.recusal_inputs["ids"], chosen)
+            chosen = _store_items(draw, algorithm.assign_iter(seed, rows, cover, excluded, draw.params["per_entity"]), cover.certs,
+                                  excluded, draw.recusal_inputs["ids"], plain)
         except algorithm.PoolTooSmall as exc:
             _run_checks(checks)
             raise _too_small(exc) from exc
         _run_checks(checks)  # a changed file rolls the stored items back with everything else
-    data = algorithm.result_lines(strata, chosen, excluded)
+    data = algorithm.result_text(strata, chosen, excluded)
     (draw_dir(draw.public_id) / "result.csv").write_bytes(data)
     draw.files = {**draw.files, "result.csv": hashlib.sha256(data).hexdigest()}
     draw.state = DrawState.EXECUTED
     draw.executed_by = actor
     draw.executed_at = timezone.now()
-    draw.selected_count = len(where)
+    draw.selected_count = len(rows)
     draw.save(update_fields=["files", "state", "executed_by", "executed_at", "selected_count", "updated_at"])
     public = {"public_id": draw.public_id, "seed": draw.seed_hex, "result_sha256": draw.files["result.csv"],
               "selected": draw.selected_count}

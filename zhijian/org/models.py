@@ -116,7 +116,10 @@ class User(AbstractUser):
     def role_codes(self) -> set[str]:
         cached = getattr(self, "_role_cache", None)
         if cached is None:
-            cached = set(self.roles.values_list("code", flat=True)) if self.pk else set()
+            if "roles" in getattr(self, "_prefetched_objects_cache", {}):  # prefetch_related("roles"): no query
+                cached = {r.code for r in self.roles.all()}
+            else:
+                cached = set(self.roles.values_list("code", flat=True)) if self.pk else set()
             self._role_cache = cached
         return cached
 
