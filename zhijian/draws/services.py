@@ -142,15 +142,23 @@ def _pool_sql(plan: DrawPlan, pages: tuple[int, int | None] | None = None) -> tu
 
 def _pool_blocks(plan: DrawPlan):
     """Yield the pool in blocks ``(rows, lines, ids, classes)`` as :func:`.pgpool.split_part` takes
-    them: lines ``credit_code,division_code`` joined by newlines, the entity ids as 8-byte
-    big-endian integers, one class letter per line (SQLite; see :mod:`.pgpool` for PostgreSQL)."""
+    them (SQLite; see :mod:`.pgpool` for PostgreSQL): per range of ids, SQLite's ``group_concat``
+    joins the lines ``credit_code,division_code`` by newlines, the ids by commas and the class
+    letters, all three in the order of one scan; Python only converts the ids."""
     inner, params = _pool_sql(plan)
+    table = MarketEntity._meta.db_table
     with connection.cursor() as cur:
-        cur.execute(f"SELECT p.risk, p.credit_code || ',' || p.division_code, p.id FROM ({inner}) p ORDER BY p.id", params)
-        while rows := cur.fetchmany(BATCH):
-            risks, lines, ids = zip(*rows)
-            yield (len(rows), "\n".join(lines).encode("utf-8"), np.array(ids, dtype=">i8").tobytes(),
-                   "".join(risks).encode("utf-8"))
+        cur.execute(f"SELECT min(id), max(id) FROM {table}")
+        lo, hi = cur.fetchone()
+        if lo is None:
+            return
+        for start in range(lo, hi + 1, BATCH * 4):
+            cur.execute(f"SELECT count(*), group_concat(p.credit_code || ',' || p.division_code, char(10)), group_concat(p.id), "
+                        f"group_concat(p.risk, '') FROM ({inner}) p WHERE p.id >= %s AND p.id < %s", [*params, start, start + BATCH * 4])
+            n, lines, ids, risks = cur.fetchone()
+            if n:
+                yield (n, lines.encode("utf-8"), np.array(ids.split(","), dtype=np.int64).astype(">i8").tobytes(),
+                       risks.encode("utf-8"))
 
 
 def _pool_error(exc: pgpool.BadPool) -> ApplicationError:
