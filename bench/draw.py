@@ -7,11 +7,11 @@ order, generated cheaply (only the columns a draw reads vary) and written by one
 PostgreSQL (executemany without the name-index triggers on SQLite). With ``--keep`` and
 ``--database`` an existing table of exactly that size is reused. Every entity is class B unless
 ``--classes`` gives about 16 % of them an ``EntityRiskClass`` row (A, C or D).
-Ours: ``draw_commit`` (a count, then one query joins the class table and returns the pool, in the order read,
-as one text per stratum with the sealed candidates hashed by PostgreSQL; write and hash the files, inspector pool and recusal inputs) + ``draw_execute`` (reveal, rank the sealed candidates (every pool
-entity by SHA-256(seed ‖ "entity:" ‖ code) block by block on SQLite), recusal
-through a prefix index, inspector pairs with load
-balancing, items stored by COPY, result.csv) for one unit of 8 officers per county, recusal on.
+Ours: ``draw_commit`` (the pool read on page ranges, one connection per core on PostgreSQL, as
+lines, ids and classes; files written and hashed; inspector pool and recusal inputs; then the seed)
++ ``draw_execute`` (reveal; a partial Fisher–Yates shuffle of each pool file's line numbers, k
+hashes; recusal through a prefix index; inspector pairs with load balancing streamed into the
+items' COPY; result.csv) for one unit of 8 officers per county, recusal on.
 Baseline: ``SELECT id FROM entities_marketentity WHERE division_code LIKE '3701%' AND status =
 'active' ORDER BY random() LIMIT k`` for the same k, same table, same run (no strata, no inspectors,
 not reproducible).
