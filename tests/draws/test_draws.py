@@ -284,8 +284,10 @@ def test_pool_filters_and_codes_that_would_break_the_file(org):
     assert len(set(pool)) == len(pool) == 10 and other.credit_code not in "".join(pool)
     assert {line.split(",")[0] for line in pool} == {e.credit_code for e in ents[5:15]}
     MarketEntity.objects.filter(pk=ents[20].pk).update(credit_code="9144190012345678,X")
+    folders = set(services.draw_dir("x").parent.iterdir())
     with pytest.raises(ApplicationError, match="非法字符"):
         services.draw_commit(actor=leader, plan=plan_for(org))
+    assert set(services.draw_dir("x").parent.iterdir()) == folders  # the refused commit left no files
 
 
 def test_entity_ids_come_from_the_private_ids_file_and_a_changed_one_is_refused(org, client):

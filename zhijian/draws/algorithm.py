@@ -19,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterable
-from operator import itemgetter
 from decimal import Decimal
+from operator import itemgetter
+
+import numpy as np
 
 STRATA = ("A", "B", "C", "D")
 
@@ -76,11 +78,9 @@ def select_stratum(seed: bytes, stratum: str, lines: list[bytes], k: int) -> lis
 _SAFE = bytes(b for b in range(0x20, 0x7F) if b != ord(","))
 
 
-def line_ends(data) -> "np.ndarray":
+def line_ends(data) -> np.ndarray:
     """Offsets of every newline of ``data`` (bytes or any buffer), found in blocks so that no
     array as large as the file is ever allocated."""
-    import numpy as np
-
     raw = np.frombuffer(data, dtype=np.uint8)
     block = 1 << 22
     found = np.empty(min(block, len(raw)), dtype=bool)
@@ -100,8 +100,6 @@ def pick_lines(data, picks: list[int], ends=None) -> list[tuple[str, str]] | Non
     The newlines are found by vectorised comparison; the picked lines are sliced, joined and
     split by two string operations: no Python work per line of the file, little per picked line.
     """
-    import numpy as np
-
     raw = np.frombuffer(data, dtype=np.uint8)
     if len(raw) and raw[-1] != 10:
         return None
@@ -207,6 +205,9 @@ def exclusions(selected: list[tuple[str, str]], inspectors, recusal: dict, cover
     return out
 
 
+_PICKED = float("inf")  # the load of an inspector already picked for the entity at hand
+
+
 def assign_iter(seed: bytes, selected: list[tuple], cover: Coverage, excluded: dict[str, list[str]], per_entity: int):
     """Yield ``(row, picked)`` for the drawn entities in credit-code order: a row of ``selected``
     is ``(credit_code, division_code, …)`` (what follows is passed through), ``picked`` the tuple
@@ -237,6 +238,9 @@ def assign_iter(seed: bytes, selected: list[tuple], cover: Coverage, excluded: d
             eligible = covering.get(division) or cover.positions(division)
         if len(eligible) < per_entity:
             raise PoolTooSmall(code, len(eligible), per_entity)
+        if per_entity <= 0:
+            yield row, ()
+            continue
         prefix = head + code.encode() + b":"
         digest = sha256(prefix + b"0").digest() if blocks == 1 else b"".join([sha256(prefix + str(b).encode()).digest() for b in range(blocks)])
         loads = [load[p] for p in eligible]
@@ -254,9 +258,6 @@ def assign_iter(seed: bytes, selected: list[tuple], cover: Coverage, excluded: d
         for p in chosen:
             load[p] += 1
         yield row, tuple(chosen)
-
-
-_PICKED = float("inf")
 
 
 def assign(seed: bytes, selected: list[tuple[str, str]], inspectors, excluded: dict[str, list[str]], per_entity: int,

@@ -10,6 +10,7 @@ import mmap
 import os
 import re
 import secrets
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -266,7 +267,7 @@ def canonical(data) -> bytes:
 
 @transaction.atomic
 def draw_commit(*, actor, plan: DrawPlan) -> Draw:
-    """Generate and hide the seed, publish its SHA-256 and freeze the entity and inspector pools."""
+    """Freeze the entity and inspector pools, then generate and hide the seed and publish its SHA-256."""
     _check(actor, plan.division_code)
     if plan.inspectors_per_entity < 2:
         raise ApplicationError(_("每户检查人员不得少于 2 人"), code="too_few_inspectors")
@@ -276,6 +277,15 @@ def draw_commit(*, actor, plan: DrawPlan) -> Draw:
     public_id = secrets.token_hex(16)
     folder = draw_dir(public_id)
     folder.mkdir(parents=True, exist_ok=False)
+    try:
+        return _commit(actor, plan, params, public_id, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a refused commit leaves no files behind
+        raise
+
+
+def _commit(actor, plan: DrawPlan, params: dict, public_id: str, folder: Path) -> Draw:
+    """:func:`draw_commit` once its folder exists."""
     counts, files, ids = _write_pool(plan, folder)
     inspectors = _inspectors(plan)
     if len(inspectors) < plan.inspectors_per_entity:
