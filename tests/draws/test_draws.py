@@ -290,6 +290,17 @@ def test_pool_filters_and_codes_that_would_break_the_file(org):
     assert set(services.draw_dir("x").parent.iterdir()) == folders  # the refused commit left no files
 
 
+def test_an_unknown_credit_risk_class_stops_the_commit(org):
+    bureau, leader = org
+    for _i in range(2):
+        inspector(bureau)
+    entities = bulk_entities(30, seed=4)
+    EntityRiskClass.objects.create(entity=entities[3], risk_class="A", assessed_on=timezone.localdate(), source="test")
+    EntityRiskClass.objects.filter(entity=entities[3]).update(risk_class="X")  # past the model's choices
+    with pytest.raises(ApplicationError, match="未知的信用风险分类：X"):
+        services.draw_commit(actor=leader, plan=plan_for(org))
+
+
 def test_entity_ids_come_from_the_private_ids_file_and_a_changed_one_is_refused(org, client):
     """The commit pass writes the entity ids in pool-line order beside each pool file; execution
     takes the drawn entities' ids from there (no lookup), never publishes the file, and refuses

@@ -36,11 +36,45 @@ class BadPool(Exception):
         self.code, self.value = code, value
 
 
-def part_sql(inner: str, params: list) -> tuple[str, list]:
-    """One pass over (a page range of) the pool: the count, the lines, the ids and the classes."""
-    return ("SELECT count(*), convert_to(string_agg(p.credit_code || ',' || p.division_code, E'\\n'), 'UTF8'), "
-            "string_agg(int8send(p.id), ''::bytea), convert_to(string_agg(p.risk, ''), 'UTF8') "
-            f"FROM ({inner}) p", params)
+def part_sql(inner: str, params: list, classes_table: str = "") -> tuple[str, list]:
+    """One pass over (a page range of) the pool: the count, the lines and the ids; with
+    ``classes_table`` also :func:`classes_sql`'s two columns, read in the same statement."""
+    sql = ("SELECT count(*), convert_to(string_agg(p.credit_code || ',' || p.division_code, E'\\n'), 'UTF8'), "
+           f"string_agg(int8send(p.id), ''::bytea) FROM ({inner}) p")
+    if classes_table:
+        sql = f"SELECT * FROM ({sql}) part, ({classes_sql(classes_table)}) classes"
+    return sql, params
+
+
+def classes_sql(table: str) -> str:
+    """The entities with a credit-risk class other than B (the default) and their classes: one pass
+    over the class table, read once rather than joined into every part (a join would hash the
+    whole table again for each)."""
+    return (f"SELECT string_agg(int8send(r.entity_id), ''::bytea), convert_to(string_agg(r.risk_class, ''), 'UTF8') "
+            f"FROM {table} r WHERE r.risk_class <> 'B'")
+
+
+class Classes:
+    """Credit-risk class per entity id (B unless listed), looked up for a whole part at once."""
+
+    def __init__(self, ids: bytes, letters: bytes):
+        if len(ids) != 8 * len(letters):
+            raise BadPool("bad_risk_class", "?")
+        if bad := set(letters) - {ord(s) for s in STRATA}:
+            raise BadPool("bad_risk_class", bytes(sorted(bad)).decode("utf-8", "replace"))
+        keys = np.frombuffer(ids, dtype=">i8").astype(np.int64)
+        order = np.argsort(keys)
+        self.keys, self.letters = keys[order], np.frombuffer(letters, dtype=np.uint8)[order]
+
+    def of(self, ids: bytes) -> bytes:
+        """One class letter per 8-byte id of ``ids``."""
+        want = np.frombuffer(ids, dtype=">i8")
+        out = np.full(len(want), ord("B"), dtype=np.uint8)
+        if len(self.keys) and len(want):
+            at = np.minimum(np.searchsorted(self.keys, want), len(self.keys) - 1)
+            hit = self.keys[at] == want
+            out[hit] = self.letters[at[hit]]
+        return out.tobytes()
 
 
 def setup(cur) -> None:
@@ -123,32 +157,46 @@ def split_part(n: int, lines: bytes, ids: bytes, risks: bytes) -> dict[str, tupl
     return by_stratum(n, lines + b"\n", ids, risks) if n else {}
 
 
-def run_part(conn, sql: str, params: list) -> dict[str, tuple[int, bytes, bytes]]:
+def run_part(conn, sql: str, params: list, classes=None) -> dict[str, tuple[int, bytes, bytes]]:
     """Run one part on a psycopg connection (server-side binding: only it returns binary
-    results); the part by stratum."""
+    results); the part by stratum. ``classes`` is a :class:`Classes`, or a callable returning one
+    (waited for only once the part's own rows are in), or None when ``sql`` reads them itself."""
     with psycopg.Cursor(conn) as cur:
         setup(cur)
         cur.execute(sql, params, binary=True)
-        n, lines, ids, risks = cur.fetchone()
-    return split_part(n, bytes(lines or b""), bytes(ids or b""), bytes(risks or b""))
+        row = cur.fetchone()
+    n, lines, ids = row[0], bytes(row[1] or b""), bytes(row[2] or b"")
+    if classes is None:
+        classes = Classes(bytes(row[3] or b""), bytes(row[4] or b""))
+    elif not isinstance(classes, Classes):
+        classes = classes()
+    return split_part(n, lines, ids, classes.of(ids))
 
 
-def run_parts(connect, snapshot: str, jobs: list[tuple[str, list]], writer: PoolWriter, workers: int) -> None:
+def run_parts(connect, snapshot: str, jobs: list[tuple[str, list]], classes_table: str, writer: PoolWriter, workers: int) -> None:
     """Run ``jobs`` ((sql, params) per page range), each on a new connection (``connect()``) in
-    the exported snapshot, ``workers`` at a time in threads (the work is the database's); each
-    part is written as soon as those before it are."""
+    the exported snapshot, ``workers`` at a time in threads (the work is the database's); the
+    classes are read first, in the same snapshot, by one job of their own. Each part is written
+    as soon as those before it are."""
 
-    def run(i: int) -> dict:
-        sql, params = jobs[i]
+    def on_snapshot(work):
         conn = connect()
         try:
             conn.isolation_level = IsolationLevel.REPEATABLE_READ
             with conn.cursor() as cur:
                 cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # checked by the caller: 00000003-0000001B-1
-            return run_part(conn, sql, params)
+            return work(conn)
         finally:
             conn.close()
 
+    def read_classes(conn) -> Classes:
+        with psycopg.Cursor(conn) as cur:
+            cur.execute(classes_sql(classes_table), binary=True)
+            ids, letters = cur.fetchone()
+        return Classes(bytes(ids or b""), bytes(letters or b""))
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for part in pool.map(run, range(len(jobs))):
-            writer.add(part)
+        classes = pool.submit(on_snapshot, read_classes)
+        parts = [pool.submit(on_snapshot, lambda conn, job=job: run_part(conn, *job, classes.result)) for job in jobs]
+        for part in parts:
+            writer.add(part.result())

@@ -32,7 +32,7 @@ from zhijian.org.choices import RoleCode
 
 from . import algorithm, pgpool, sources
 from .choices import DEFAULT_RATIOS, DrawState, InspectionResult, RecusalKind
-from .models import DeclaredRelation, Draw, DrawItem, DrawPlan, JointInspection, RecusalRule, RiskClassRatio
+from .models import DeclaredRelation, Draw, DrawItem, DrawPlan, EntityRiskClass, JointInspection, RecusalRule, RiskClassRatio
 
 # Who may organise draws and record their results.
 DRAW_ROLES = (RoleCode.LEADER, RoleCode.DISPATCHER, RoleCode.ENFORCEMENT_OFFICER)
@@ -125,18 +125,20 @@ def pool_queryset(plan: DrawPlan):
     return qs
 
 
-def _pool_sql(plan: DrawPlan, pages: tuple[int, int | None] | None = None) -> tuple[str, list]:
+def _pool_sql(plan: DrawPlan, pages: tuple[int, int | None] | None = None, risk: bool = True) -> tuple[str, list]:
     """SQL of the pool rows ``(risk_class, credit_code, division_code, id)``: an entity without a
-    credit-risk class row is class B (one outer join, no per-row lookup). ``pages`` (PostgreSQL)
-    keeps the rows stored on heap pages lo ≤ page < hi (hi None: to the end)."""
+    credit-risk class row is class B (one outer join, no per-row lookup); without ``risk`` only
+    the last three. ``pages`` (PostgreSQL) keeps the rows stored on heap pages lo ≤ page < hi (hi
+    None: to the end)."""
     qs = pool_queryset(plan)
     if pages is not None:
         table = MarketEntity._meta.db_table
         lo, hi = pages
         where = [f"{table}.ctid >= '({int(lo)},0)'::tid"] + ([f"{table}.ctid < '({int(hi)},0)'::tid"] if hi is not None else [])
         qs = qs.extra(where=where)
-    qs = (qs.annotate(risk=Coalesce(F("credit_risk__risk_class"), Value("B"), output_field=CharField()))
-          .order_by().values_list("risk", "credit_code", "division_code", "id"))
+    if risk:
+        qs = qs.annotate(risk=Coalesce(F("credit_risk__risk_class"), Value("B"), output_field=CharField()))
+    qs = qs.order_by().values_list(*(["risk"] if risk else []), "credit_code", "division_code", "id")
     sql, params = qs.query.sql_with_params()
     return sql, list(params)
 
@@ -173,9 +175,10 @@ def _write_pool_pg(plan: DrawPlan, writer: pgpool.PoolWriter, rows_hint: int) ->
     and more is read on one connection per core (at most 4), each taking ranges of heap pages in
     turn (three a connection, more for a registry beyond ``PART_PAGES`` a range), all in the
     snapshot this transaction exports."""
+    classes = EntityRiskClass._meta.db_table
     if rows_hint < PARALLEL_MIN:
         connection.ensure_connection()
-        writer.add(pgpool.run_part(connection.connection, *pgpool.part_sql(*_pool_sql(plan))))
+        writer.add(pgpool.run_part(connection.connection, *pgpool.part_sql(*_pool_sql(plan, risk=False), classes)))
         return
     with connection.cursor() as cur:
         cur.execute("SELECT pg_export_snapshot()")
@@ -190,8 +193,10 @@ def _write_pool_pg(plan: DrawPlan, writer: pgpool.PoolWriter, rows_hint: int) ->
     # 6.2 s with one range a core, 5.1 s with three, at 7.3 M rows on 2 cores).
     parts = max(3 * workers, -(-pages // pgpool.PART_PAGES))
     step = -(-pages // parts)
-    jobs = [pgpool.part_sql(*_pool_sql(plan, (i * step, (i + 1) * step if i < parts - 1 else None))) for i in range(parts)]
-    pgpool.run_parts(lambda: connection.get_new_connection(connection.get_connection_params()), snapshot, jobs, writer, workers)
+    jobs = [pgpool.part_sql(*_pool_sql(plan, (i * step, (i + 1) * step if i < parts - 1 else None), risk=False))
+            for i in range(parts)]
+    pgpool.run_parts(lambda: connection.get_new_connection(connection.get_connection_params()), snapshot, jobs, classes, writer,
+                     workers)
 
 
 def _write_pool(plan: DrawPlan, folder: Path):
