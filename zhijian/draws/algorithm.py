@@ -246,6 +246,17 @@ def assign_iter(seed: bytes, selected: list[tuple], cover: Coverage, excluded: d
         loads = [load[p] for p in eligible]
         low = min(loads)
         tied = [i for i, n in enumerate(loads) if n == low]
+        if per_entity == 2:  # the usual pair, unrolled (the same rule as the loop below)
+            i = tied.pop(int.from_bytes(digest[:8], "big") % len(tied))
+            if not tied:
+                loads[i] = _PICKED
+                low = min(loads)
+                tied = [t for t, n in enumerate(loads) if n == low]
+            first, second = eligible[i], eligible[tied[int.from_bytes(digest[8:16], "big") % len(tied)]]
+            load[first] += 1
+            load[second] += 1
+            yield row, (first, second)
+            continue
         chosen = []
         for t in range(per_entity):
             if not tied:  # everyone at the lowest load is picked: the next lowest, without those picked
