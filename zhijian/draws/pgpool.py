@@ -2,13 +2,14 @@
 connection per core for a large registry.
 
 Each part is one plain aggregate (no sort, no per-stratum FILTER): PostgreSQL returns the lines
-``credit_code,division_code`` joined by newlines, the entity ids as 8-byte big-endian integers and
-the credit-risk classes as one character per line, all three in the same row order (the aggregates
-of one group see the rows in the same order), as raw bytes (binary results: no decoding). Python
-splits the lines by stratum only when a part holds more than one. A registry is split into ranges
-of heap pages (a TID range scan reads only its own pages), each read on a connection of its own
-inside the commit transaction's exported snapshot, so the parts add up to exactly one moment's
-pool; the parts' files are joined in page order.
+``credit_code,division_code`` joined by newlines and the entity ids as 8-byte big-endian integers,
+in the same row order (the aggregates of one group see the rows in the same order), as raw bytes
+(binary results: no decoding). The credit-risk classes other than B are read once, in the same
+snapshot, and looked up by id for a whole part (:class:`Classes`); Python splits the lines by
+stratum only when a part holds more than one. A registry is split into ranges of heap pages (a TID
+range scan reads only its own pages), read on connections of their own inside the commit
+transaction's exported snapshot, so the parts add up to exactly one moment's pool; the parts are
+written in page order.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from psycopg import IsolationLevel
 from . import algorithm
 
 STRATA = algorithm.STRATA
+LETTERS = {ord(s) for s in STRATA}
 # At most this many heap pages per part: even rows of 60 bytes (far narrower than a registry's)
 # keep a part's text (≤ 32 bytes a line) under half of PostgreSQL's 1 GB per value.
 PART_PAGES = 100_000
@@ -60,7 +62,7 @@ class Classes:
     def __init__(self, ids: bytes, letters: bytes):
         if len(ids) != 8 * len(letters):
             raise BadPool("bad_risk_class", "?")
-        if bad := set(letters) - {ord(s) for s in STRATA}:
+        if bad := set(letters) - LETTERS:
             raise BadPool("bad_risk_class", bytes(sorted(bad)).decode("utf-8", "replace"))
         keys = np.frombuffer(ids, dtype=">i8").astype(np.int64)
         order = np.argsort(keys)
@@ -99,14 +101,13 @@ def by_stratum(n: int, lines: bytes, ids: bytes, risks: bytes) -> dict[str, tupl
     if len(ids) != 8 * n or len(risks) != n:
         raise BadPool("bad_risk_class", "?")
     classes = set(risks)
-    if not classes <= {ord(s) for s in STRATA}:
-        raise BadPool("bad_risk_class", bytes(sorted(classes - {ord(s) for s in STRATA})).decode("utf-8", "replace"))
+    if not classes <= LETTERS:
+        raise BadPool("bad_risk_class", bytes(sorted(classes - LETTERS)).decode("utf-8", "replace"))
     if len(classes) == 1:
         return {chr(classes.pop()): (n, lines, ids)}
     # Several classes: every byte of a line goes with its line's class (vectorised, no per-line Python).
     raw = np.frombuffer(lines, dtype=np.uint8)
-    ends = np.flatnonzero(raw == 10)
-    lengths = np.diff(ends, prepend=-1)
+    lengths = np.diff(algorithm.line_ends(lines), prepend=-1)
     cls = np.frombuffer(risks, dtype=np.uint8)
     per_byte = np.repeat(cls, lengths)
     id_rows = np.frombuffer(ids, dtype=np.uint8).reshape(n, 8)

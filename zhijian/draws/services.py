@@ -463,6 +463,8 @@ def _store_items(draw: Draw, assigned, certs: list[str], excluded: dict, ids: di
             got = recused[id(skip)] = esc(json.dumps(list(skip))) if skip else "[]"
         return got
 
+    from zhijian.entities.importer import insert_rows
+
     table = DrawItem._meta.db_table
     pk, step, null = str(draw.pk), BATCH // 5, "\\N"
     assigned = iter(assigned)
@@ -477,8 +479,6 @@ def _store_items(draw: Draw, assigned, certs: list[str], excluded: dict, ids: di
             joined.update(zip(codes, [f[2] for f in formatted]))
             recused_lists = [recused_json(code) for code in codes]
             if not pg:
-                from zhijian.entities.importer import insert_rows
-
                 insert_rows(table, [(draw.pk, r[4], r[0], r[1], r[2], r[3], f[0], f[1], x, "", "")
                                     for r, f, x in zip(rows, formatted, recused_lists)], ITEM_COLUMNS)
                 continue
