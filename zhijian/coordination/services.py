@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from zhijian.core import events, trace
 from zhijian.core.errors import ApplicationError, OutOfScope
-from zhijian.core.scoping import in_jurisdiction
+from zhijian.core.scoping import common_division, in_jurisdiction
 from zhijian.org.choices import RoleCode
 
 from . import engine
@@ -238,19 +238,9 @@ def _items_trace(batches: list[PushBatch], rows: list[list], actor=None) -> dict
     digest = hashlib.sha256("\n".join("|".join(map(str, r[:7])) for r in rows).encode()).hexdigest()
     return {"actor": actor, "action": "push.created", "object_type": "coordination.pushbatch",
             "object_id": (keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}")[:64],
-            "division_code": _common_prefix([r[7] for r in rows]),
+            "division_code": common_division([r[7] for r in rows]),
             "after": {"triggers": keys, "entities": len(entities), "items": len(rows), "first_item": rows[0][0],
                       "last_item": rows[-1][0], "items_sha256": digest}}
-
-
-def _common_prefix(codes: list[str]) -> str:
-    if not codes:
-        return ""
-    lo, hi = min(codes), max(codes)
-    n = 0
-    while n < min(len(lo), len(hi)) and lo[n] == hi[n]:
-        n += 1
-    return lo[:n]
 
 
 EVENT_ITEMS = 500
@@ -417,7 +407,7 @@ def _create_items_bulk(batches: list[tuple[PushBatch, list]], *, actor=None, via
         d = dept_json[dept]
         for start in range(0, len(items), EVENT_ITEMS):
             part = items[start:start + EVENT_ITEMS]
-            division = _common_prefix([it["division_code"] for it in part]) or county
+            division = common_division([it["division_code"] for it in part]) or county
             out.append(("push.created", {"department": d, "department_code": d["code"], "division_code": division,
                                          "count": len(part), "items": part}, division, DEPARTMENT_TYPE, dept))
     events.emit_rows(out)
@@ -611,7 +601,7 @@ def push_events(evs: list, *, index=None) -> list[PushBatch]:
         # on this event): a chunk's inbox items commit without waiting for them, and a burst of
         # registrations reaches every inbox before the villages' work (G1 allows an hour).
         pushes = [[b.entity.pk, b.trigger, b.trigger_key, b.source_event_id, b.items] for b in village]
-        division = _common_prefix([b.entity.division_code for b in village])
+        division = common_division([b.entity.division_code for b in village])
         events.emit_rows([(VILLAGE_EVENT, {"pushes": pushes}, division, "", "")])
     return [b for b, _t in batches]
 

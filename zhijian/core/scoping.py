@@ -45,6 +45,26 @@ def scope_q(field: str, prefixes: tuple[str, ...]) -> Q:
     return q
 
 
+# Lengths of the division levels: province, city, county, town, village.
+LEVEL_LENGTHS = (2, 4, 6, 9, 12)
+
+
+def common_division(codes) -> str:
+    """The smallest division containing all ``codes`` ("" when none, or when they lie in different
+    provinces): the division a record about several entities is filed under, so that whoever sees
+    all of them sees it."""
+    codes = [c for c in codes if c is not None]
+    if not codes:
+        return ""
+    lo, hi = min(codes), max(codes)
+    if lo == hi:
+        return lo
+    n = 0
+    while n < min(len(lo), len(hi)) and lo[n] == hi[n]:
+        n += 1
+    return lo[: max((k for k in LEVEL_LENGTHS if k <= n), default=0)]
+
+
 def in_jurisdiction(user, division_code: str | None) -> bool:
     prefixes = jurisdiction_of(user)
     if "" in prefixes:

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhijian.core import events, trace
+from zhijian.core.scoping import common_division
 from zhijian.geo import placement
 from zhijian.geo.models import Division
 
@@ -371,7 +372,7 @@ class Importer:
                 by_div.setdefault(r["division_code"][:6], []).append(r["credit_code"])
             updated_codes = [r["credit_code"] for _o, r, _d in changed]
             events.emit("entity.imported", payload={"job": job_id, "created": [c for v in by_div.values() for c in v], "updated": updated_codes},
-                        division_code=_common_prefix([r["division_code"] for r in rows]), object_type="entities.importjob", object_id=str(job_id or ""))
+                        division_code=common_division([r["division_code"] for r in rows]), object_type="entities.importjob", object_id=str(job_id or ""))
 
     def _place(self, rows: list[dict]) -> None:
         locate_many = getattr(placement, "locate_many", None)
@@ -429,16 +430,6 @@ def insert_rows(table: str, values: list[tuple], columns: tuple[str, ...] = COLU
         else:
             marks = ", ".join(["%s"] * len(columns))
             cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
-
-
-def _common_prefix(codes: list[str]) -> str:
-    if not codes:
-        return ""
-    lo, hi = min(codes), max(codes)
-    n = 0
-    while n < min(len(lo), len(hi)) and lo[n] == hi[n]:
-        n += 1
-    return lo[:n]
 
 
 def _db(v):

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from zhijian.core import events, trace
 from zhijian.core.errors import ApplicationError, OutOfScope
-from zhijian.core.scoping import jurisdiction_of
+from zhijian.core.scoping import common_division, jurisdiction_of
 from zhijian.org.choices import RoleCode
 
 from . import requirements
@@ -454,18 +454,10 @@ def tasks_create_bulk(*, actor, specs: list[TaskSpec], batch_size: int = 1000, t
         entry = {"action": f"task.{TaskAction.CREATE}", "obj": t, "object_type": OBJECT_TYPE, "before": None, "after": _snapshot(t)}
     else:
         entry = {"action": "task.create_many", "object_type": "supervision.taskbatch", "object_id": f"{created[0].number}..{created[-1].number}",
-                 "division_code": _common_prefix([t.division_code for t in created]),
+                 "division_code": common_division([t.division_code for t in created]),
                  "after": {"count": len(created), "numbers": [t.number for t in created], "ids": [t.pk for t in created]}}
     _record_sorted(actor, [entry, *trace_extra], chain_for=chain_for)
     return created
-
-
-def _common_prefix(codes: list[str]) -> str:
-    lo, hi = min(codes), max(codes)
-    n = 0
-    while n < min(len(lo), len(hi)) and lo[n] == hi[n]:
-        n += 1
-    return lo[:n]
 
 
 def _record_sorted(actor, entries: list[dict], chain_for=None) -> None:
