@@ -52,6 +52,7 @@ class PlanForm(forms.Form):
 
 
 class ResultForm(forms.Form):
-    result = forms.ChoiceField(label=_("检查结果"), choices=InspectionResult.choices)
+    # No preselected result: a click on 录入 must not record "未发现问题" nobody chose.
+    result = forms.ChoiceField(label=_("检查结果"), choices=[("", _("请选择检查结果")), *InspectionResult.choices])
     note = forms.CharField(label=_("说明"), max_length=500, required=False)
     inspected_on = forms.DateField(label=_("检查日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -45,7 +45,8 @@ def plan_create(request):
 @login_required
 def plan_detail(request, pk):
     plan = DrawPlan.objects.select_related("bureau").get_scoped_or_404(request.user, pk=pk)
-    return render(request, "draws/plan_detail.html", {"plan": plan, "params": services._plan_params(plan), "draws": queries.draws_of(plan)})
+    return render(request, "draws/plan_detail.html", {"plan": plan, "params": services._plan_params(plan), "draws": queries.draws_of(plan),
+                                                      "lines": queries.line_names(plan.business_lines)})
 
 
 @login_required
@@ -64,6 +65,7 @@ def plan_commit(request, pk):
 def draw_detail(request, pk):
     draw = Draw.objects.select_related("plan").get_scoped_or_404(request.user, pk=pk)
     items = _page(request, queries.items(draw).scoped(request.user))
+    queries.with_inspector_names(items)
     return render(request, "draws/draw_detail.html", {"draw": draw, "items": items, "result_form": ResultForm(), "today": timezone.localdate()})
 
 
@@ -124,7 +126,8 @@ def public_draw(request, public_id):
     draw = queries.public_draw(public_id)
     files = [(name, sha) for name, sha in draw.files.items()]
     return render(request, "draws/public_draw.html", {"draw": draw, "files": files, "executed": draw.state == DrawState.EXECUTED,
-                                                       "strata": algorithm.STRATA})
+                                                       "strata": algorithm.STRATA,
+                                                       "lines": queries.line_names(draw.params.get("business_lines", []))})
 
 
 def public_file(request, public_id, name):
