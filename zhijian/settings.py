@@ -184,6 +184,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several apps have a "state", "source" or "trigger": name each choice set after its owner.
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStateEnum": "zhijian.supervision.choices.TaskState",
+        "TaskSourceEnum": "zhijian.supervision.choices.TaskSource",
+        "PushStateEnum": "zhijian.coordination.choices.PushState",
+        "PushTriggerEnum": "zhijian.coordination.choices.PushTrigger",
+        "ClueStateEnum": "zhijian.coordination.choices.ClueState",
+        "GridClueStateEnum": "zhijian.grid.choices.ClueState",
+    },
 }
 
 # --- security baseline -------------------------------------------------------------------------

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
-from rest_framework import viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
 from zhijian.core.errors import ApplicationError
@@ -15,6 +17,19 @@ class PushStatsViewSet(viewsets.ViewSet):
     """Push figures (C5) of the caller's jurisdiction, grouped as asked; rates in %, times in hours
     and working days (see docs/statistics.md)."""
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("group", str, enum=list(queries.PUSH_GROUPS), default="department"),
+            OpenApiParameter("period", str, enum=list(queries.PERIODS), default="day", description="group=period: day, week or month"),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="first day (default: 29 days before to; at most three years)"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="last day, inclusive (default: today)"),
+        ],
+        responses=inline_serializer("PushStats", {
+            "group": serializers.CharField(), "period": serializers.CharField(),
+            "from": serializers.DateField(), "to": serializers.DateField(),
+            "rows": serializers.ListField(child=serializers.DictField()), "total": serializers.DictField(),
+        }),
+    )
     def list(self, request):
         if not request.user.has_role(*queries.STATS_ROLES):
             raise PermissionDenied

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from zhijian.core.api import ScopedReadOnlyViewSet, exception_handler
+from zhijian.core.api import ReasonInput, ScopedReadOnlyViewSet, exception_handler
 from zhijian.core.errors import ApplicationError
 from zhijian.org.models import Department
 
@@ -23,7 +23,7 @@ from .choices import PushState
 from .models import Clue, FeedbackReceipt, PushItem, PushStep
 
 
-class StepSerializer(serializers.ModelSerializer):
+class PushStepSerializer(serializers.ModelSerializer):
     actor = serializers.StringRelatedField()
 
     class Meta:
@@ -54,7 +54,7 @@ class PushItemSerializer(serializers.ModelSerializer):
 
 
 class PushItemDetailSerializer(PushItemSerializer):
-    steps = StepSerializer(many=True, read_only=True, source="timeline")
+    steps = PushStepSerializer(many=True, read_only=True, source="timeline")
 
     class Meta(PushItemSerializer.Meta):
         fields = PushItemSerializer.Meta.fields + ["steps"]
@@ -74,10 +74,6 @@ class PushItemFilter(django_filters.FilterSet):
 
 class CommentInput(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
-
-
-class ReasonInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
 
 
 class ReassignInput(serializers.Serializer):

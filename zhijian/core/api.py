@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, viewsets
+from rest_framework import exceptions, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
@@ -28,6 +28,12 @@ def exception_handler(exc, context):
     message = detail.get("detail") if isinstance(detail, dict) and "detail" in detail else str(getattr(exc, "default_detail", "error"))
     response.data = {"error": {"code": code, "message": str(message), "detail": detail if not (isinstance(detail, dict) and set(detail) == {"detail"}) else {}}}
     return response
+
+
+class ReasonInput(serializers.Serializer):
+    """The body of a step that needs a reason (return, refuse, cancel …)."""
+
+    reason = serializers.CharField(max_length=500)
 
 
 class ScopedViewSetMixin:

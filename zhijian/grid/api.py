@@ -45,7 +45,7 @@ class CaseViewSet(ScopedReadOnlyViewSet):
     filterset_class = CaseFilter
 
 
-class ClueSerializer(serializers.ModelSerializer):
+class GridClueSerializer(serializers.ModelSerializer):
     class Meta:
         model = Clue
         fields = ["id", "kind", "place_name", "address", "description", "lng", "lat", "grid", "division_code", "state", "created_at"]
@@ -54,7 +54,7 @@ class ClueSerializer(serializers.ModelSerializer):
 
 class ClueViewSet(ScopedReadOnlyViewSet):
     queryset = Clue.objects.order_by("-id")
-    serializer_class = ClueSerializer
+    serializer_class = GridClueSerializer
 
 
 class WarningSerializer(serializers.ModelSerializer):

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from zhijian.core.api import ScopedReadOnlyViewSet
+from zhijian.core.api import ReasonInput, ScopedReadOnlyViewSet
 from zhijian.core.errors import ApplicationError
 from zhijian.org.models import Bureau, User
 
@@ -40,7 +40,7 @@ class TaskSerializer(serializers.ModelSerializer):
         return (obj.overdue and obj.is_open) or obj.is_overdue()
 
 
-class StepSerializer(serializers.ModelSerializer):
+class TaskStepSerializer(serializers.ModelSerializer):
     actor = serializers.StringRelatedField()
 
     class Meta:
@@ -63,7 +63,7 @@ class UrgeSerializer(serializers.ModelSerializer):
 
 
 class TaskDetailSerializer(TaskSerializer):
-    steps = StepSerializer(many=True, read_only=True)
+    steps = TaskStepSerializer(many=True, read_only=True)
     records = RecordSerializer(many=True, read_only=True)
     urges = UrgeSerializer(many=True, read_only=True)
     allowed_actions = serializers.SerializerMethodField()
@@ -102,10 +102,6 @@ class DispatchInput(serializers.Serializer):
 class ReviewInput(serializers.Serializer):
     approve = serializers.BooleanField()
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-
-
-class ReasonInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
 
 
 class MessageInput(serializers.Serializer):
