@@ -255,7 +255,10 @@ def test_staff_pages_and_api_work_inside_and_404_outside(org, client, outsider):
 
 
 def test_plan_form_creates_a_plan(org, client):
+    from zhijian.inspections.models import BusinessLine
+
     bureau, leader = org
+    BusinessLine.objects.create(code="special_equipment", name="特种设备")
     client.force_login(leader)
     assert client.get("/draws/plans/new/").status_code == 200
     r = client.post("/draws/plans/new/", {
@@ -265,7 +268,7 @@ def test_plan_form_creates_a_plan(org, client):
     })
     assert r.status_code == 302, r.content.decode()[:2000]
     plan = bureau.draw_plans.get()
-    assert plan.check_items == ["SE-01", "SE-02"] and {x.kind: x.level for x in plan.recusal_rules.all()} == {"home_division": 9, "last_inspector": 9}
+    assert plan.business_lines == ["special_equipment"] and plan.check_items == ["SE-01", "SE-02"] and {x.kind: x.level for x in plan.recusal_rules.all()} == {"home_division": 9, "last_inspector": 9}
     assert client.get(r["Location"]).status_code == 200
 
 

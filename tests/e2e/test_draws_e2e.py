@@ -57,7 +57,7 @@ def test_plan_commit_execute_publish_and_verify_by_hand(world, live_server, brow
     page.fill("#id_period", "2026Q4")
     page.select_option("#id_bureau", str(bureau.pk))
     page.fill("#id_division_code", "4419")
-    page.fill("#id_business_lines", "food_sales")
+    page.check("#id_business_lines input[value=food_sales]")
     page.fill("#id_ratio_B", "10")
     page.select_option("#id_inspector_units", [str(bureau.pk)])
     shot(page, "draw-01-plan-form", full_page=True)

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from zhijian.entities.choices import EntityStatus, EntityType
+from zhijian.inspections.models import BusinessLine
 from zhijian.org.models import Bureau, Department
 
 from .choices import DEFAULT_RATIOS, InspectionResult, RecusalKind
@@ -17,7 +18,8 @@ class PlanForm(forms.Form):
     bureau = forms.ModelChoiceField(label=_("组织机构"), queryset=Bureau.objects.none())
     departments = forms.ModelMultipleChoiceField(label=_("联合部门"), queryset=Department.objects.none(), required=False)
     division_code = forms.RegexField(label=_("抽查范围（区划代码前缀）"), regex=r"^\d{2,12}$")
-    business_lines = forms.CharField(label=_("业务条线代码"), required=False, help_text=_("逗号分隔，如 food_sales,advertising"))
+    # The lines of the supervision-matter list (S1); an administrator adds a line there first.
+    business_lines = forms.MultipleChoiceField(label=_("业务条线"), required=False, widget=forms.CheckboxSelectMultiple)
     check_items = forms.CharField(label=_("检查事项代码"), required=False, help_text=_("逗号分隔"))
     industry_prefixes = forms.CharField(label=_("行业代码前缀"), required=False, help_text=_("逗号分隔；留空为全部行业"))
     entity_types = forms.MultipleChoiceField(label=_("主体类型"), choices=EntityType.choices, required=False, widget=forms.CheckboxSelectMultiple)
@@ -38,12 +40,13 @@ class PlanForm(forms.Form):
         self.fields["bureau"].queryset = Bureau.objects.scoped(user)
         self.fields["inspector_units"].queryset = Bureau.objects.scoped(user)
         self.fields["departments"].queryset = Department.objects.scoped(user)
+        self.fields["business_lines"].choices = list(BusinessLine.objects.values_list("code", "name"))
 
     def service_kwargs(self) -> dict:
         d = self.cleaned_data
         return {
             "name": d["name"], "period": d["period"], "bureau": d["bureau"], "departments": d["departments"],
-            "division_code": d["division_code"], "business_lines": _codes(d["business_lines"]), "check_items": _codes(d["check_items"]),
+            "division_code": d["division_code"], "business_lines": d["business_lines"], "check_items": _codes(d["check_items"]),
             "industry_prefixes": _codes(d["industry_prefixes"]), "entity_types": d["entity_types"], "statuses": d["statuses"],
             "ratios": {c: d[f"ratio_{c}"] for c in "ABCD"}, "inspector_units": d["inspector_units"],
             "inspectors_per_entity": d["inspectors_per_entity"],
