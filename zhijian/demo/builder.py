@@ -77,6 +77,8 @@ def build(*, entities: int = 50_000, seed: int = 2026, progress=None, log=print)
     loading.load_laws()
     loading.load_checklists()
     _demo_tasks()
+    log("双随机抽查示范：历下区食品销售抽查（锁定名录、公开种子、抽取）…")
+    _demo_draw(bureaus, seed)
     return logins
 
 
@@ -96,6 +98,35 @@ def _demo_tasks() -> None:
             task = tasks.task_create(actor=dispatcher, entity=entity, title=title, source=TaskSource.PATROL, business_line=line,
                                      source_ref="demo", assignee=officer)
             tasks.task_accept(actor=officer, task=task)
+
+
+# 历下区局's inspector pool for the demo draw (no logins: they only need certificates and homes).
+INSPECTORS = ["刘强", "陈静", "杨帆", "黄磊", "周敏", "吴涛", "徐丽", "孙浩"]
+
+
+def _demo_draw(units, seed: int) -> None:
+    """An executed draw of 历下区 (4 % of class B, food sales, two inspectors each, recusal by home
+    street), so the draw pages and the public page have something to show and verify."""
+    from zhijian.draws import services as draws
+    from zhijian.draws.models import DrawPlan
+
+    lixia = units["lixia"]
+    if DrawPlan.objects.filter(bureau=lixia).exists():
+        return
+    rng = random.Random(seed)
+    towns = list(Division.objects.filter(level=4, code__startswith=lixia.division_code).values_list("code", flat=True))
+    for i, name in enumerate(INSPECTORS, start=1):
+        user, _ = User.objects.update_or_create(username=f"lixia-inspector{i}", defaults={
+            "full_name": name, "bureau": lixia, "department": None, "enforcement_cert_no": f"370102{i:05d}",
+            "home_division": rng.choice(towns) if towns else ""})
+        user.set_unusable_password()
+        user.save()
+        user.roles.set([Role.objects.get_or_create(code=RoleCode.ENFORCEMENT_OFFICER)[0]])
+    leader = User.objects.get(username="leader")
+    plan = draws.plan_create(actor=leader, bureau=lixia, name="2026年历下区食品销售双随机抽查", period="2026Q4",
+                             division_code=lixia.division_code, business_lines=["food_sales"], check_items=[],
+                             ratios={"A": "2", "B": "4", "C": "20", "D": "60"}, inspector_units=[lixia])
+    draws.draw_execute(actor=leader, draw=draws.draw_commit(actor=leader, plan=plan))
 
 
 def _bureaus() -> dict[str, Bureau]:
