@@ -163,3 +163,12 @@ def test_real_registration_sample(tmp_path):
     assert s.imported + s.rejected == 2000 and s.imported >= 1990
     e = MarketEntity.objects.get(credit_code="91440300752502580L")
     assert e.name == "深圳市海跃货运有限公司" and e.division_code.startswith("4403")
+
+
+@pytest.mark.django_db
+def test_progress_starts_at_zero_with_the_total_and_ends_at_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK", 2)
+    rows = [row(f"东莞市进度{i}商行", credit_code("441900")) for i in range(5)]
+    calls = []
+    run(write_csv(tmp_path / "p.csv", rows), progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 5), (2, 5), (4, 5), (5, 5)]

@@ -297,6 +297,7 @@ class Importer:
                 chunk.clear()
                 self._progress(done, total_valid)
 
+        self._progress(0, total_valid)  # the bar (and the job's page) starts with its total, not with the first chunk
         self._rows(path, collect)
         if chunk:
             self._write(chunk)
