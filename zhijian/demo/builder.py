@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from shapely.geometry import shape
 from shapely.prepared import prep
 
@@ -123,9 +124,10 @@ def _demo_draw(units, seed: int) -> None:
         user.save()
         user.roles.set([Role.objects.get_or_create(code=RoleCode.ENFORCEMENT_OFFICER)[0]])
     leader = User.objects.get(username="leader")
-    plan = draws.plan_create(actor=leader, bureau=lixia, name="2026年历下区食品销售双随机抽查", period="2026Q4",
-                             division_code=lixia.division_code, business_lines=["food_sales"], check_items=[],
-                             ratios={"A": "2", "B": "4", "C": "20", "D": "60"}, inspector_units=[lixia])
+    today = timezone.localdate()
+    plan = draws.plan_create(actor=leader, bureau=lixia, name=f"{today.year}年历下区食品销售双随机抽查",
+                             period=f"{today.year}Q{(today.month - 1) // 3 + 1}", division_code=lixia.division_code,
+                             business_lines=["food_sales"], inspector_units=[lixia])  # the default ratios: B 4 %
     draws.draw_execute(actor=leader, draw=draws.draw_commit(actor=leader, plan=plan))
 
 
