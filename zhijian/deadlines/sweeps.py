@@ -24,14 +24,21 @@ def calendar_gaps(today: dt.date) -> list[int]:
     return [y for y in needed if not workdays.is_known_year(y)]
 
 
+def calendar_gaps_message(today: dt.date) -> str:
+    """The warning for the years ``calendar_gaps`` finds ("" when none)."""
+    gaps = calendar_gaps(today)
+    if not gaps:
+        return ""
+    return _("缺少以下年度的法定节假日安排：%(years)s。请系统管理员录入（见 docs/deadlines.md）。") % {
+        "years": "、".join(str(y) for y in gaps)
+    }
+
+
 @periodic("deadlines.calendar_coverage", every=dt.timedelta(days=1))
 def calendar_coverage() -> str:
     """Warn when this year's (or, from mid-November, next year's) holiday schedule is missing."""
-    gaps = calendar_gaps(timezone.localdate())
-    if not gaps:
+    message = calendar_gaps_message(timezone.localdate())
+    if not message:
         return _("节假日安排已覆盖所需年度")
-    message = _("缺少以下年度的法定节假日安排：%(years)s。请系统管理员录入（见 docs/deadlines.md）。") % {
-        "years": "、".join(str(y) for y in gaps)
-    }
     log.warning(message)
     return message

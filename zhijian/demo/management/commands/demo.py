@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from tqdm import tqdm
 
-from zhijian.deadlines.sweeps import calendar_gaps
+from zhijian.deadlines.sweeps import calendar_gaps_message
 
 from zhijian.demo import builder
 
@@ -49,11 +49,9 @@ class Command(BaseCommand):
         for l in logins:
             self.stdout.write(f"  {l.username:<11} {l.full_name:<6} {l.roles:<12} TOTP {l.otp_secret}")
         # Deadlines that reach an unpublished year are refused, not guessed: say so before anyone clicks.
-        gaps = calendar_gaps(timezone.localdate())
-        if gaps:
-            self.stdout.write(self.style.WARNING(
-                f"注意：{'、'.join(map(str, gaps))} 年的法定节假日安排尚未录入；期限落在该年度的操作会被拒绝。"
-                "请以 sysadmin 登录，在“节假日与调休”中按国务院办公厅通知录入（见 docs/deadlines.md）。"))
+        warning = calendar_gaps_message(timezone.localdate())
+        if warning:
+            self.stdout.write(self.style.WARNING(f"注意：{warning}期限落在这些年度的操作会被拒绝。"))
         if build_only:
             return
         call_command("serve", port=port)
