@@ -1,10 +1,19 @@
 """Shared abstract models."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .scoping import ScopedManager, register_scoped
+
+
+class StepChannel(models.TextChoices):
+    WEB = "web", _("网页")
+    API = "api", _("接口")
+    PHONE = "phone", _("手机")
+    SYSTEM = "system", _("系统")
 
 
 class TimeStamped(models.Model):
@@ -256,3 +265,94 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"{self.delivery_id}#{self.number}"
+
+
+# --- workflow kernel: one timeline, one idempotency record ------------------------------------
+@register_scoped
+class WorkflowStep(models.Model):
+    """One step of any procedure (``core.workflow.Procedure``): who moved what from which state to
+    which, when, by which channel. The procedure's name and the object's id locate the object; the
+    labels of actions and states come from the procedure's own choices (``action_label`` …).
+    ``entity_id`` (a plain integer, the registry sits above core) lets an entity's page show one
+    timeline of everything done about it."""
+
+    scope_field = "division_code"
+
+    procedure = models.CharField(_("业务"), max_length=40)
+    object_id = models.BigIntegerField(_("对象ID"))
+    division_code = models.CharField(_("区划代码"), max_length=12, blank=True, db_index=True)
+    entity_id = models.BigIntegerField(_("市场主体ID"), null=True, blank=True, db_index=True)
+    action = models.CharField(_("操作"), max_length=30)
+    from_state = models.CharField(_("原状态"), max_length=30, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=30)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    via = models.CharField(_("渠道"), max_length=10, blank=True, choices=StepChannel.choices)
+    department_id = models.BigIntegerField(_("部门ID"), null=True, blank=True)
+    due_on = models.DateField(_("本环节期限"), null=True, blank=True)
+    comment = models.CharField(_("说明"), max_length=1000, blank=True)
+    client_key = models.CharField(_("客户端编号"), max_length=64, blank=True)
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = _("办理步骤")
+        verbose_name_plural = _("办理步骤")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["procedure", "object_id", "at"], name="step_object_at")]
+
+    def __str__(self):
+        return f"{self.procedure}#{self.object_id} {self.action}"
+
+    def _procedure(self):
+        from .workflow import procedure_of
+
+        return procedure_of(self.procedure)
+
+    @property
+    def action_label(self) -> str:
+        p = self._procedure()
+        return p.action_label(self.action) if p else self.action
+
+    @property
+    def from_state_label(self) -> str:
+        p = self._procedure()
+        return p.state_label(self.from_state) if p and self.from_state else ""
+
+    @property
+    def to_state_label(self) -> str:
+        p = self._procedure()
+        return p.state_label(self.to_state) if p else self.to_state
+
+    # The names the old per-procedure step models used in templates and serializers.
+    def get_action_display(self) -> str:
+        return self.action_label
+
+    def get_from_state_display(self) -> str:
+        return self.from_state_label
+
+    def get_to_state_display(self) -> str:
+        return self.to_state_label
+
+
+class IdempotencyRecord(models.Model):
+    """A client key claimed by one actor for one operation, and what the first call produced
+    (``core.idempotency``). ``actor_id`` 0 is the system."""
+
+    actor_id = models.BigIntegerField(_("操作人ID"), default=0)
+    key = models.CharField(_("客户端编号"), max_length=64)
+    operation = models.CharField(_("操作"), max_length=80)
+    object_type = models.CharField(_("对象类型"), max_length=80, blank=True)
+    object_id = models.CharField(_("对象ID"), max_length=64, blank=True)
+    status = models.PositiveSmallIntegerField(_("状态码"), null=True, blank=True)
+    response = models.JSONField(_("应答"), null=True, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("幂等记录")
+        verbose_name_plural = _("幂等记录")
+        constraints = [models.UniqueConstraint(fields=["actor_id", "key"], name="idempotency_actor_key")]
+
+    def __str__(self):
+        return f"{self.actor_id}:{self.key}"
