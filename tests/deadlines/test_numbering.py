@@ -9,7 +9,7 @@ from tests.factories import make_bureau
 from zhijian.core.errors import ApplicationError
 from zhijian.deadlines.choices import DocType
 from zhijian.deadlines.models import DocumentSequence
-from zhijian.deadlines.services import next_number
+from zhijian.deadlines.numbering import bureau_for_division, next_number, next_numbers
 
 
 @pytest.fixture
@@ -110,3 +110,75 @@ def test_concurrent_requests_on_the_configured_database():
     bureau.save()
     numbers = _allocate_concurrently(bureau, requests=40, threads=8)
     assert sorted(numbers) == list(range(1, 41))
+
+
+# --- batches and the record types -------------------------------------------------------------------
+
+
+def test_batch_numbers_are_consecutive_and_share_the_sequence(dongguan):
+    assert next_numbers(bureau=dongguan, doc_type=DocType.SUPERVISION_TASK, count=3, year=2026) == [
+        "莞市监任〔2026〕1号", "莞市监任〔2026〕2号", "莞市监任〔2026〕3号"]
+    assert next_number(bureau=dongguan, doc_type=DocType.SUPERVISION_TASK, year=2026) == (4, "莞市监任〔2026〕4号")
+    assert next_numbers(bureau=dongguan, doc_type=DocType.SUPERVISION_TASK, count=0, year=2026) == []
+    assert next_number(bureau=dongguan, doc_type=DocType.CLUE, year=2026)[1] == "莞市监线〔2026〕1号"
+    assert next_number(bureau=dongguan, doc_type=DocType.GRID_CASE, year=2026)[1] == "莞市监网格〔2026〕1号"
+    # The grid's written notice keeps the format of its old NoticeCounter.
+    assert next_number(bureau=dongguan, doc_type=DocType.GRID_NOTICE, year=2026)[1] == "莞市监网告〔2026〕1号"
+    with pytest.raises(ApplicationError, match="没有责任机构"):
+        next_numbers(bureau=None, doc_type=DocType.CLUE, count=2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_batch_leaves_no_gap():
+    bureau = make_bureau("4419")
+    bureau.short_name = "莞市监"
+    bureau.save()
+    assert next_numbers(bureau=bureau, doc_type=DocType.CLUE, count=2, year=2026)[-1] == "莞市监线〔2026〕2号"
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        with transaction.atomic():
+            assert len(next_numbers(bureau=bureau, doc_type=DocType.CLUE, count=50, year=2026)) == 50
+            raise Abort
+    assert next_numbers(bureau=bureau, doc_type=DocType.CLUE, count=1, year=2026) == ["莞市监线〔2026〕3号"]
+
+
+def test_bureau_for_division_picks_the_most_specific_bureau(db):
+    from zhijian.org.choices import BureauLevel
+
+    city = make_bureau("4419", level=BureauLevel.CITY, division_code="4419")
+    station = make_bureau("441900003", level=BureauLevel.STATION, division_code="441900003")
+    assert bureau_for_division("441900003001") == station
+    assert bureau_for_division("441900004001") == city
+    assert bureau_for_division("441900003001", level=BureauLevel.CITY) == city
+    assert bureau_for_division("3701") is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_on_postgresql_never_overlap():
+    """20 connections each take 5 batches of 1–7 numbers at once: every number once, no gap."""
+    bureau = make_bureau("4419")
+    bureau.short_name = "莞市监"
+    bureau.save()
+    barrier = threading.Barrier(20)
+
+    def work(i):
+        from django.db import connections
+
+        try:
+            barrier.wait(timeout=30)
+            got = []
+            for k in range(5):
+                with transaction.atomic():
+                    got += next_numbers(bureau=bureau, doc_type=DocType.GRID_CASE, count=1 + (i + k) % 7, year=2026)
+            return got
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        numbers = [n for got in pool.map(work, range(20)) for n in got]
+    expected = sum(1 + (i + k) % 7 for i in range(20) for k in range(5))
+    assert sorted(numbers) == sorted(f"莞市监网格〔2026〕{n}号" for n in range(1, expected + 1))

@@ -8,7 +8,6 @@ from zhijian.deadlines.choices import Unit
 from zhijian.deadlines.models import DeadlineRule
 from zhijian.deadlines.rules import RuleNotFound, due
 from zhijian.deadlines.services import load_deadline_rules
-from zhijian.deadlines.workdays import CalendarUnknownYear
 
 D = dt.date
 pytestmark = pytest.mark.usefixtures("holidays", "rules")
@@ -127,9 +126,15 @@ def test_unknown_rule_or_date_before_any_version():
         due("complaint.accept", D(2019, 12, 31))
 
 
-def test_working_day_rule_in_an_unknown_year_raises():
-    with pytest.raises(CalendarUnknownYear):
-        due("complaint.accept", D(2099, 3, 2))
+def test_working_day_rule_in_an_unknown_year_is_provisional_not_refused():
+    """2099 has no schedule: the date is computed on the statutory holidays and weekends, marked
+    provisional, with a warning; nothing is refused."""
+    d = due("complaint.accept", D(2099, 3, 2))
+    assert d.due_date == D(2099, 3, 11)  # 7 working days: Tue 3 … Wed 11
+    assert d.provisional is True
+    assert d.display() == "2099-03-11（暂定）"
+    assert any("2099 年的法定节假日安排尚未公布" in w for w in d.warnings)
+    assert due("complaint.accept", D(2026, 3, 2)).provisional is False
 
 
 def test_overlapping_versions_are_refused():
@@ -162,9 +167,8 @@ def test_api_due_errors(client_for, officer, client):
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "rule_not_found"
     r = client.get("/api/v1/deadlines/due/", {"rule": "complaint.accept", "start": "2099-03-02"})
-    assert r.status_code == 400
-    assert r.json()["error"]["code"] == "calendar_unknown_year"
-    assert "2099" in r.json()["error"]["message"]
+    assert r.status_code == 200  # an unknown year is provisional, never refused
+    assert r.json()["provisional"] is True and r.json()["due_date"] == "2099-03-11"
     r = client.get("/api/v1/deadlines/due/", {"rule": "complaint.accept", "start": "24/01/2025"})
     assert r.status_code == 400
 

@@ -19,6 +19,7 @@ from zhijian.deadlines.workdays import (
     add_workdays,
     is_workday,
     library_knows,
+    tracking,
     workdays_between,
 )
 
@@ -107,24 +108,28 @@ def test_natural_days_and_roll_forward():
     assert add_months(D(2025, 5, 15), -6) == D(2024, 11, 15)
 
 
-def test_unknown_year_raises_a_chinese_message_naming_the_year():
-    """No silent guess for a year whose schedule neither the table nor the library knows."""
+def test_unknown_year_is_provisional_and_strict_raises_a_chinese_message_naming_the_year():
+    """A year whose schedule neither the table nor the library knows is counted on its provisional
+    calendar (statutory holidays + weekends); ``strict=True`` refuses it, naming the year."""
     assert not library_knows(2099)
     with pytest.raises(CalendarUnknownYear) as info:
-        is_workday(D(2099, 3, 2))
+        is_workday(D(2099, 3, 2), strict=True)
     assert info.value.year == 2099
     assert "2099 年的法定节假日安排尚未录入" in info.value.message
-    with pytest.raises(CalendarUnknownYear, match="2099"):
-        add_workdays(D(2099, 1, 1), 1)
+    with tracking() as used:
+        assert is_workday(D(2099, 3, 2)) is True  # an ordinary Monday
+        assert is_workday(D(2099, 1, 1)) is False  # 元旦
+        assert add_workdays(D(2099, 1, 1), 1) == D(2099, 1, 2)
+    assert used == {2099}
 
 
 def test_admin_enters_a_new_year_and_the_cache_sees_it():
     """An administrator enters a year's notice: the year becomes known at once (cache cleared on save)."""
     with pytest.raises(CalendarUnknownYear):
-        is_workday(D(2099, 1, 5))  # also fills the per-process cache
+        is_workday(D(2099, 1, 5), strict=True)  # also fills the per-process cache
     Holiday.objects.create(date=D(2099, 1, 1), is_off_day=True, name="元旦", source=HolidaySource.STATE_COUNCIL)
     assert Holiday.objects.get(date=D(2099, 1, 1)).year == 2099
-    assert is_workday(D(2099, 3, 2)) is True  # an ordinary Monday of a table-known year
+    assert is_workday(D(2099, 3, 2), strict=True) is True  # an ordinary Monday of a table-known year
     assert is_workday(D(2099, 1, 1)) is False  # Thursday, entered as a day off
     assert add_workdays(D(2099, 1, 1), 2) == D(2099, 1, 5)  # Fri 2, Mon 5
     Holiday.objects.create(date=D(2099, 1, 4), is_off_day=False, name="元旦", source=HolidaySource.STATE_COUNCIL)
@@ -153,7 +158,7 @@ def test_table_and_library_agree_on_2025_and_2026():
 def test_load_holidays_is_idempotent_and_keeps_admin_rows():
     files = [json.loads(p.read_text()) for p in (settings.DATA_DIR / "holidays").glob("2*.json")]
     expected = len({d["date"] for f in files for d in f["days"]})
-    from_files = Holiday.objects.exclude(note__startswith="test suite")  # tests/conftest.py's stand-in year
+    from_files = Holiday.objects.all()
     assert from_files.count() == expected
     Holiday.objects.filter(date=D(2025, 10, 8)).update(source=HolidaySource.LOCAL, is_off_day=False, name="本地调整")
     Holiday.objects.filter(date=D(2025, 10, 7)).delete()

@@ -1,15 +1,18 @@
-"""Admin: a system administrator (or superuser) edits holidays and deadline rules; numbers and leases are read-only."""
+"""Admin: a system administrator (or superuser) edits holidays and deadline rules — through the
+services, so every edit is validated, traced and (holidays) recomputes the provisional clocks;
+numbers, clocks and leases are read-only."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from zhijian.org.choices import RoleCode
+from zhijian.security.roles import is_system_admin
 
-from .models import DeadlineRule, DocumentSequence, Holiday, SweepLease
+from . import services
+from .models import Clock, DeadlineRule, DocumentSequence, Holiday, SweepLease
 
 
 def _is_system_admin(request) -> bool:
     user = request.user
-    return user.is_active and (user.is_superuser or (user.is_staff and user.has_role(RoleCode.SYSTEM_ADMIN)))
+    return user.is_active and (user.is_superuser or (user.is_staff and is_system_admin(user)))
 
 
 class SystemAdminEditable(admin.ModelAdmin):
@@ -55,6 +58,16 @@ class HolidayAdmin(SystemAdminEditable):
     search_fields = ["name", "note"]
     date_hierarchy = "date"
 
+    def save_model(self, request, obj, form, change):
+        services.holiday_save(obj, actor=request.user, change=change)
+
+    def delete_model(self, request, obj):
+        services.holiday_delete(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            services.holiday_delete(obj, actor=request.user)
+
 
 @admin.register(DeadlineRule)
 class DeadlineRuleAdmin(SystemAdminEditable):
@@ -62,15 +75,34 @@ class DeadlineRuleAdmin(SystemAdminEditable):
     list_filter = ["unit", "kind", "confirmed"]
     search_fields = ["code", "name", "legal_basis"]
     fieldsets = [
-        (None, {"fields": ["code", "version", "name", "kind", "amount", "unit", "roll_forward", "window_start", "window_end"]}),
+        (None, {"fields": ["code", "version", "name", "kind", "amount", "unit", "roll_forward", "window_start", "window_end",
+                           "obligor", "remind_days"]}),
         (_("依据与有效期"), {"fields": ["legal_basis", "effective_from", "effective_to", "confirmed", "note"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        services.rule_save(obj, actor=request.user, change=change)
+
+    def delete_model(self, request, obj):
+        services.rule_delete(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            services.rule_delete(obj, actor=request.user)
 
 
 @admin.register(DocumentSequence)
 class DocumentSequenceAdmin(ReadOnly):
     list_display = ["bureau", "doc_type", "year", "last_number"]
     list_filter = ["doc_type", "year"]
+
+
+@admin.register(Clock)
+class ClockAdmin(ReadOnly):
+    list_display = ["procedure", "object_id", "name", "rule_code", "rule_version", "started_on", "due_on", "provisional", "state",
+                    "overdue", "division_code"]
+    list_filter = ["state", "provisional", "overdue", "procedure"]
+    search_fields = ["procedure", "rule_code", "division_code"]
 
 
 @admin.register(SweepLease)

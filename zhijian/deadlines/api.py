@@ -6,7 +6,9 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .models import DeadlineRule, Holiday
+from zhijian.core.api import ScopedReadOnlyViewSet
+
+from .models import Clock, DeadlineRule, Holiday
 from .rules import due
 
 
@@ -15,7 +17,7 @@ class RuleSerializer(serializers.ModelSerializer):
         model = DeadlineRule
         fields = [
             "id", "code", "version", "name", "kind", "amount", "unit", "roll_forward", "window_start", "window_end",
-            "legal_basis", "effective_from", "effective_to", "confirmed", "note",
+            "legal_basis", "effective_from", "effective_to", "confirmed", "note", "obligor", "remind_days",
         ]
 
 
@@ -48,6 +50,27 @@ class DueOutput(serializers.Serializer):
     is_overdue = serializers.BooleanField()
     days_left = serializers.IntegerField()
     warnings = serializers.ListField(child=serializers.CharField())
+    provisional = serializers.BooleanField(help_text="所涉年度节假日安排尚未公布，按法定节日和周末暂定")
+
+
+class ClockSerializer(serializers.ModelSerializer):
+    due_display = serializers.CharField(read_only=True, help_text="到期日，暂定时带“（暂定）”")
+
+    class Meta:
+        model = Clock
+        fields = [
+            "id", "procedure", "object_id", "name", "division_code", "entity_id", "rule_code", "rule_version", "amount", "unit",
+            "obligor", "started_on", "due_on", "due_display", "original_due_on", "provisional", "state", "suspended_since",
+            "suspended_days", "history", "overdue", "warned_at", "escalation", "stopped_on",
+        ]
+
+
+class ClockViewSet(ScopedReadOnlyViewSet):
+    """The clocks of the objects in the caller's jurisdiction (``?procedure=&object_id=``)."""
+
+    queryset = Clock.objects.all()
+    serializer_class = ClockSerializer
+    filterset_fields = ["procedure", "object_id", "name", "state", "provisional", "overdue"]
 
 
 class DeadlineRuleViewSet(viewsets.ReadOnlyModelViewSet):
@@ -87,4 +110,5 @@ class DeadlineViewSet(viewsets.ViewSet):
 def register(router):
     router.register("deadlines/rules", DeadlineRuleViewSet, basename="deadline-rule")
     router.register("deadlines/holidays", HolidayViewSet, basename="holiday")
+    router.register("deadlines/clocks", ClockViewSet, basename="deadline-clock")
     router.register("deadlines", DeadlineViewSet, basename="deadline")

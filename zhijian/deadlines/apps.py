@@ -8,6 +8,7 @@ class DeadlinesConfig(AppConfig):
     verbose_name = _("期限与编号")
 
     def ready(self):
+        # Django's ready(): app modules that touch models load after the registry.
         from . import signals  # noqa: F401  (cache invalidation)
         from .scheduling import autodiscover
 

@@ -16,6 +16,21 @@ class RuleKind(models.TextChoices):
     ANNUAL_WINDOW = "annual_window", _("年度窗口期")
 
 
+class Obligor(models.TextChoices):
+    """Who must act by the due date: decides whether a recomputed due date may move earlier."""
+
+    AUTHORITY = "authority", _("行政机关")
+    # A period granted to a party (a correction period, a fine, a hearing request): once told, its
+    # due date never moves earlier (a recomputation keeps the later date).
+    PARTY = "party", _("当事人")
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", _("计时中")
+    SUSPENDED = "suspended", _("已中止")
+    STOPPED = "stopped", _("已停止")
+
+
 class HolidaySource(models.TextChoices):
     HOLIDAY_CN = "holiday-cn", _("holiday-cn 数据文件")
     STATE_COUNCIL = "state_council", _("国务院办公厅通知（管理员录入）")
@@ -43,6 +58,11 @@ class DocType(models.TextChoices):
     HANDLING_DECISION = "handling_decision", _("处理决定书")
     LICENCE_DECISION = "licence_decision", _("行政许可决定书")
     COMPLAINT_ACCEPTANCE = "complaint_acceptance", _("投诉受理通知书")
+    # Records (not 文书) that carry a bureau number too.
+    SUPERVISION_TASK = "supervision_task", _("监管任务")
+    CLUE = "clue", _("线索")
+    GRID_CASE = "grid_case", _("网格事项")
+    GRID_NOTICE = "grid_notice", _("网格书面告知书")
 
 
 # The character(s) (文书代字) each type carries after the bureau's 机关代字, and the number format.
@@ -60,6 +80,10 @@ DOC_TYPE_CODES: dict[str, str] = {
     DocType.HANDLING_DECISION: "处",
     DocType.LICENCE_DECISION: "许",
     DocType.COMPLAINT_ACCEPTANCE: "投受",
+    DocType.SUPERVISION_TASK: "任",
+    DocType.CLUE: "线",
+    DocType.GRID_CASE: "网格",
+    DocType.GRID_NOTICE: "网告",  # the grid's old NoticeCounter format, unchanged
 }
 # Types whose number does not follow DEFAULT_NUMBER_FORMAT (none yet; a bureau that writes
 # e.g. 莞市监罚决字〔2026〕12号 sets its template here).

@@ -1,15 +1,18 @@
-"""Holidays, versioned deadline rules, document number sequences and sweep leases."""
+"""Holidays, versioned deadline rules, clocks, document number sequences and sweep leases."""
 from __future__ import annotations
 
 import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zhijian.core.models import TimeStamped
+from zhijian.core.scoping import ScopedManager, register_scoped
 
-from .choices import DocType, HolidaySource, RuleKind, SweepStatus, Unit
+from . import workdays
+from .choices import ClockState, DocType, HolidaySource, Obligor, RuleKind, SweepStatus, Unit
 
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
@@ -61,6 +64,13 @@ class DeadlineRule(TimeStamped):
     )
     window_start = models.CharField(_("窗口开始(月-日)"), max_length=5, blank=True, help_text=_("年度窗口期规则用，如 01-01"))
     window_end = models.CharField(_("窗口结束(月-日)"), max_length=5, blank=True, help_text=_("年度窗口期规则用，如 06-30"))
+    obligor = models.CharField(
+        _("义务方"), max_length=10, choices=Obligor.choices, default=Obligor.AUTHORITY,
+        help_text=_("给当事人的期限（如整改期限）重新计算时只会延后，不会提前"),
+    )
+    remind_days = models.PositiveSmallIntegerField(
+        _("提前提醒(工作日)"), null=True, blank=True, help_text=_("到期前几个工作日提醒；留空取系统设置 DEADLINE_REMIND_WORKDAYS")
+    )
     legal_basis = models.CharField(_("法律依据"), max_length=300)
     effective_from = models.DateField(_("生效日期"))
     effective_to = models.DateField(_("失效日期"), null=True, blank=True, help_text=_("含当日；留空表示仍然有效"))
@@ -91,6 +101,86 @@ class DeadlineRule(TimeStamped):
             other_to = other.effective_to
             if (other_to is None or other_to >= self.effective_from) and (self.effective_to is None or self.effective_to >= other.effective_from):
                 raise ValidationError(_("与同一规则的其他版本有效期重叠：%(other)s") % {"other": str(other)})
+
+
+@register_scoped
+class Clock(TimeStamped):
+    """One legal clock of one object (``clocks.py`` is its only writer).
+
+    ``(procedure, object_id, name)`` names it: the procedure as in ``core.workflow`` (e.g.
+    ``supervision.task``), the object's id, and the clock's name (``main``, or one per step).
+    ``original_due_on`` is the due date of the rule as first computed; ``due_on`` moves with
+    suspensions and extensions (``history`` lists them, in order, so the due date can be
+    recomputed on another calendar). ``provisional``: a year on the way had no holiday schedule.
+    """
+
+    scope_field = "division_code"
+
+    procedure = models.CharField(_("所属业务"), max_length=40)
+    object_id = models.BigIntegerField(_("对象ID"))
+    name = models.CharField(_("时钟名"), max_length=30, default="main")
+    division_code = models.CharField(_("区划代码"), max_length=12, blank=True)
+    entity_id = models.BigIntegerField(_("相关市场主体ID"), null=True, blank=True)
+    rule_code = models.CharField(_("规则代码"), max_length=60)
+    rule_version = models.PositiveIntegerField(_("规则版本"))
+    amount = models.IntegerField(_("期限数"), null=True, blank=True, help_text=_("本计时的期限数（如 整改期限 15 个工作日）；留空取规则的期限数"))
+    unit = models.CharField(_("单位"), max_length=10, choices=Unit.choices)
+    obligor = models.CharField(_("义务方"), max_length=10, choices=Obligor.choices, default=Obligor.AUTHORITY)
+    started_on = models.DateField(_("起算日"))
+    due_on = models.DateField(_("到期日"))
+    original_due_on = models.DateField(_("原到期日"))
+    remind_on = models.DateField(_("提醒日"), null=True, blank=True)
+    provisional = models.BooleanField(_("暂定"), default=False, help_text=_("计算时所涉年度的节假日安排尚未公布，按法定节日暂定"))
+    state = models.CharField(_("状态"), max_length=10, choices=ClockState.choices, default=ClockState.RUNNING)
+    suspended_since = models.DateField(_("中止日"), null=True, blank=True)
+    suspended_days = models.PositiveIntegerField(_("已中止天数"), default=0)
+    history = models.JSONField(_("中止与延长记录"), default=list, blank=True)
+    overdue = models.BooleanField(_("已逾期"), default=False)
+    warned_at = models.DateTimeField(_("提醒时间"), null=True, blank=True)
+    overdue_marked_at = models.DateTimeField(_("逾期标记时间"), null=True, blank=True)
+    escalation = models.PositiveSmallIntegerField(_("督办级别"), default=0)
+    escalated_at = models.DateTimeField(_("督办时间"), null=True, blank=True)
+    stopped_on = models.DateField(_("停止日"), null=True, blank=True)
+
+    objects = ScopedManager()
+
+    class Meta:
+        verbose_name = _("期限计时")
+        verbose_name_plural = _("期限计时")
+        ordering = ["due_on", "id"]
+        constraints = [models.UniqueConstraint(fields=["procedure", "object_id", "name"], name="deadlines_clock_key")]
+        # No index covers a column the sweep writes (warned_at, overdue, escalation …), so its
+        # UPDATEs are heap-only (HOT) on PostgreSQL: the table is created with fillfactor 50
+        # (migration 0003) to leave them room in the page.
+        indexes = [
+            models.Index(fields=["due_on"], name="clock_running_due", condition=models.Q(state="running")),
+            models.Index(fields=["remind_on"], name="clock_remind", condition=models.Q(state="running")),
+            models.Index(fields=["procedure", "state"], name="clock_provisional", condition=models.Q(provisional=True)),
+            models.Index(fields=["division_code"], name="clock_division", opclasses=["varchar_pattern_ops"]),
+        ]
+
+    def __str__(self):
+        mark = _("（暂定）") if self.provisional else ""
+        return f"{self.procedure}#{self.object_id}/{self.name} {self.rule_code} → {self.due_on}{mark}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != ClockState.STOPPED
+
+    def is_overdue(self, today=None) -> bool:
+        """Overdue from the day after the due date, while running (a suspended clock is not counting)."""
+        return self.state == ClockState.RUNNING and (today or timezone.localdate()) > self.due_on
+
+    def days_left(self, today=None) -> int:
+        """Working days (working-day rules) or natural days to the due date; negative once overdue."""
+        today = today or timezone.localdate()
+        if self.unit == Unit.WORKDAYS:
+            return workdays.workdays_between(today, self.due_on)
+        return (self.due_on - today).days
+
+    def due_display(self) -> str:
+        """The due date as shown and printed: ``2027-01-29（暂定）`` while provisional."""
+        return f"{self.due_on.isoformat()}{_('（暂定）') if self.provisional else ''}"
 
 
 class DocumentSequence(models.Model):

@@ -1,9 +1,10 @@
 """``due(rule_code, start)``: the one way services compute a legal deadline.
 
 The rule version applied is the one in force on ``at`` (by default the start date): a complaint
-received before a new rule took effect keeps the old rule's period. Working-day rules raise
-:class:`~zhijian.deadlines.workdays.CalendarUnknownYear` when the holiday schedule of a year on the
-way is unknown (no guessing); anything else worth knowing comes back in ``Deadline.warnings``.
+received before a new rule took effect keeps the old rule's period. When the holiday schedule of a year on the
+way is unknown the date is computed on that year's provisional calendar (statutory holidays and
+weekends, see ``workdays``) and comes back with ``provisional=True`` and a warning: nothing is
+refused for want of a calendar. Anything else worth knowing comes back in ``Deadline.warnings``.
 """
 from __future__ import annotations
 
@@ -48,6 +49,16 @@ class Deadline:
     effective_to: dt.date | None
     opens_on: dt.date | None = None  # first day of an annual window
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # Computed on the provisional calendar of a year whose schedule is not entered yet: show it
+    # as 暂定 wherever it is shown or printed (``display()``).
+    provisional: bool = False
+
+    def display(self) -> str:
+        """``2027-01-29`` or ``2027-01-29（暂定）``."""
+        return f"{self.due_date.isoformat()}{_('（暂定）') if self.provisional else ''}"
+
+    def __str__(self):
+        return f"{self.rule_code} v{self.version}: {self.display()}"
 
     def is_overdue(self, today: dt.date | None = None) -> bool:
         """True from the day after the due date (the due date itself is still in time)."""
@@ -81,6 +92,7 @@ class Deadline:
             "is_overdue": self.is_overdue(today),
             "days_left": self.days_left(today),
             "warnings": list(self.warnings),
+            "provisional": self.provisional,
         }
 
 
@@ -95,6 +107,18 @@ def rule_in_force(code: str, on: dt.date) -> DeadlineRule:
     if rule is None:
         raise RuleNotFound(code, on)
     return rule
+
+
+def compute(rule: DeadlineRule, start: dt.date) -> tuple[dt.date, bool]:
+    """The due date of one rule version from ``start``, and whether it is provisional."""
+    with workdays.tracking() as used:
+        due_date, _opens = _compute(rule, start)
+    return due_date, bool(used)
+
+
+def provisional_warning(years) -> str:
+    return _("%(years)s 年的法定节假日安排尚未公布，本期限按法定节日和周末暂定，公布后将重新计算（只会对当事人延后，不会提前）。") % {
+        "years": "、".join(str(y) for y in sorted(years))}
 
 
 def _compute(rule: DeadlineRule, start: dt.date) -> tuple[dt.date, dt.date | None]:
@@ -120,8 +144,11 @@ def due(rule_code: str, start: dt.date, *, at: dt.date | None = None) -> Deadlin
     """
     at = at or start
     rule = rule_in_force(rule_code, at)
-    due_date, opens_on = _compute(rule, start)
+    with workdays.tracking() as used:
+        due_date, opens_on = _compute(rule, start)
     warnings = []
+    if used:
+        warnings.append(provisional_warning(used))
     if not rule.confirmed:
         warnings.append(
             _("规则“%(name)s”（第%(version)s版）的时限尚待管理员对照法规原文确认：%(note)s")
@@ -150,4 +177,5 @@ def due(rule_code: str, start: dt.date, *, at: dt.date | None = None) -> Deadlin
         effective_to=rule.effective_to,
         opens_on=opens_on,
         warnings=tuple(warnings),
+        provisional=bool(used),
     )

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
 from .choices import SweepStatus
+from .services import acquire_lease, release_lease
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,6 @@ def run_sweep(name: str, *, holder: str | None = None, due_only: bool = True) ->
 
     ``due_only=False`` runs it now even if its period has not passed (still never concurrently).
     """
-    from .services import acquire_lease, release_lease
 
     sweep = _REGISTRY.get(name)
     if sweep is None:

@@ -1,4 +1,4 @@
-"""Writes: holiday and rule loading, document numbers, sweep leases."""
+"""Writes: holiday and rule loading, sweep leases (numbers: ``numbering.py``; clocks: ``clocks.py``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,15 +6,17 @@ import json
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from zhijian.core import events, trace
 from zhijian.core.errors import ApplicationError
 
-from .choices import DEFAULT_NUMBER_FORMAT, DOC_TYPE_CODES, DOC_TYPE_FORMATS, DocType, HolidaySource, SweepStatus
-from .models import DeadlineRule, DocumentSequence, Holiday, SweepLease
+from . import clocks
+from .choices import HolidaySource, SweepStatus
+from .models import Clock, DeadlineRule, Holiday, SweepLease
 from .workdays import invalidate_cache
 
 # --- holidays ------------------------------------------------------------------------------------
@@ -70,72 +72,123 @@ def load_holidays(*, directory: Path | None = None, model=Holiday) -> dict[str, 
     return counts
 
 
+def _holiday_row(h: Holiday) -> dict:
+    return {"date": h.date.isoformat(), "is_off_day": h.is_off_day, "name": h.name, "year": h.year, "source": h.source, "note": h.note}
+
+
+def _calendar_changed(*, actor) -> int:
+    """The holiday table changed: forget the cache and recompute the open provisional clocks."""
+    invalidate_cache()
+    transaction.on_commit(invalidate_cache)
+    return clocks.recompute_provisional(actor=actor)
+
+
+@transaction.atomic
+def holidays_enter(year: int, rows: list[dict], *, actor, source: str = HolidaySource.STATE_COUNCIL, note: str = "") -> dict:
+    """Enter the State Council's schedule of ``year``: one row per day that differs from the
+    normal week (``{"date", "is_off_day", "name"[, "note"]}``). Existing rows of those dates are
+    replaced. Traced (one entry for the schedule) and announced (``deadlines.holidays_entered``);
+    then every open provisional clock is recomputed (``clock.recomputed`` per changed clock).
+    Returns ``{"created", "updated", "recomputed"}``."""
+    created = updated = 0
+    before = {h.date: _holiday_row(h) for h in Holiday.objects.filter(year=year)}
+    for row in rows:
+        day = row["date"] if isinstance(row["date"], dt.date) else dt.date.fromisoformat(row["date"])
+        values = {"is_off_day": bool(row["is_off_day"]), "name": row["name"], "year": year, "source": row.get("source", source),
+                  "note": (row.get("note") or note)[:200]}
+        _obj, was_created = Holiday.objects.update_or_create(date=day, defaults=values)
+        created += was_created
+        updated += not was_created
+    after = [_holiday_row(h) for h in Holiday.objects.filter(year=year).order_by("date")]
+    trace.record(actor=actor, action="deadlines.holidays_enter", object_type="deadlines.holiday_schedule", object_id=str(year),
+                 before={"rows": [before[d] for d in sorted(before)]}, after={"rows": after})
+    events.emit("deadlines.holidays_entered", payload={"year": year, "created": created, "updated": updated, "days": len(after)},
+                object_type="deadlines.holiday_schedule", object_id=str(year))
+    recomputed = _calendar_changed(actor=actor)
+    return {"created": created, "updated": updated, "recomputed": recomputed}
+
+
+@transaction.atomic
+def holiday_save(holiday: Holiday, *, actor, change: bool) -> Holiday:
+    """One day saved by an administrator (the admin form): traced, provisional clocks recomputed."""
+    before = _holiday_row(Holiday.objects.get(pk=holiday.pk)) if change and holiday.pk else None
+    holiday.save()
+    trace.record(actor=actor, action="deadlines.holiday_change" if change else "deadlines.holiday_add", obj=holiday,
+                 before=before, after=_holiday_row(holiday))
+    _calendar_changed(actor=actor)
+    return holiday
+
+
+@transaction.atomic
+def holiday_delete(holiday: Holiday, *, actor) -> None:
+    row = _holiday_row(holiday)
+    trace.record(actor=actor, action="deadlines.holiday_delete", obj=holiday, before=row, after=None)
+    holiday.delete()
+    _calendar_changed(actor=actor)
+
+
+def _rule_row(rule: DeadlineRule) -> dict:
+    return {f.name: (str(v) if isinstance(v := getattr(rule, f.attname), (dt.date, dt.datetime)) else v)
+            for f in DeadlineRule._meta.concrete_fields if f.name not in ("created_at", "updated_at")}
+
+
+@transaction.atomic
+def rule_save(rule: DeadlineRule, *, actor, change: bool) -> DeadlineRule:
+    """A deadline rule saved by an administrator: validated, traced, announced (``deadlines.rule_changed``).
+    Running clocks keep the version they started under; a changed figure is a new version."""
+    rule.full_clean()
+    before = _rule_row(DeadlineRule.objects.get(pk=rule.pk)) if change and rule.pk else None
+    rule.save()
+    trace.record(actor=actor, action="deadlines.rule_change" if change else "deadlines.rule_add", obj=rule, before=before,
+                 after=_rule_row(rule))
+    events.emit("deadlines.rule_changed", payload={"code": rule.code, "version": rule.version, "created": not change},
+                object_type="deadlines.deadlinerule", object_id=str(rule.pk))
+    return rule
+
+
+@transaction.atomic
+def rule_delete(rule: DeadlineRule, *, actor) -> None:
+    """Delete a rule version no clock was started under (those must stay recomputable)."""
+    if Clock.objects.filter(rule_code=rule.code, rule_version=rule.version).exists():
+        raise ApplicationError(_("已有计时按此规则版本计算，不能删除；请设置失效日期并新增版本"), code="rule_in_use")
+    trace.record(actor=actor, action="deadlines.rule_delete", obj=rule, before=_rule_row(rule), after=None)
+    events.emit("deadlines.rule_changed", payload={"code": rule.code, "version": rule.version, "deleted": True},
+                object_type="deadlines.deadlinerule", object_id=str(rule.pk))
+    rule.delete()
+
+
 # --- deadline rules ------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def load_deadline_rules(*, update: bool = False, model=DeadlineRule) -> dict[str, int]:
+def load_deadline_rules(*, update: bool = False, refresh: tuple[str, ...] = (), model=DeadlineRule) -> dict[str, int]:
     """Create the seed rules that are missing (by code and version). Idempotent.
 
-    Existing rows are an administrator's to edit and are left alone unless ``update`` is true.
+    Existing rows are an administrator's to edit and are left alone unless ``update`` is true
+    (every seeded field reset) or a field is named in ``refresh`` (only those fields set: a data
+    migration bringing a new column to its seeded value). Seed fields the model does not have
+    (a data migration's historical model) are skipped.
     """
-    from .seed_rules import RULES
+    from .seed_rules import RULES  # here: the seed is a large literal needed only when loading
 
+    known = {f.name for f in model._meta.get_fields()}
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for seed in RULES:
-        fields = {k: v for k, v in seed.items() if k not in ("code", "version")}
+        fields = {k: v for k, v in seed.items() if k not in ("code", "version") and k in known}
         row = model.objects.filter(code=seed["code"], version=seed["version"]).first()
         if row is None:
             model.objects.create(code=seed["code"], version=seed["version"], **fields)
             counts["created"] += 1
-        elif update and any(getattr(row, k) != v for k, v in fields.items()):
-            for k, v in fields.items():
+            continue
+        wanted = fields if update else {k: v for k, v in fields.items() if k in refresh}
+        if any(getattr(row, k) != v for k, v in wanted.items()):
+            for k, v in wanted.items():
                 setattr(row, k, v)
             row.save()
             counts["updated"] += 1
         else:
             counts["unchanged"] += 1
     return counts
-
-
-# --- document numbers ----------------------------------------------------------------------------
-
-
-def format_number(*, bureau, doc_type: str, year: int, n: int) -> str:
-    """``莞市监罚〔2026〕12号``: the bureau's 机关代字, the type's 代字, the year in 〔〕, the number."""
-    template = DOC_TYPE_FORMATS.get(doc_type, DEFAULT_NUMBER_FORMAT)
-    return template.format(org=bureau.short_name, code=DOC_TYPE_CODES[doc_type], year=year, n=n)
-
-
-@transaction.atomic
-def next_number(*, bureau, doc_type: str, year: int | None = None) -> tuple[int, str]:
-    """Allocate the next number of ``doc_type`` for ``bureau`` in ``year`` (default: this year).
-
-    Gap-free and safe under concurrency: the sequence row is locked (``SELECT … FOR UPDATE`` on
-    PostgreSQL; on SQLite the IMMEDIATE transaction already holds the database write lock) until
-    the caller's transaction ends, so call this inside the transaction that stores the document:
-    if that transaction rolls back, the number is not used up.
-    """
-    if doc_type not in DocType.values:
-        raise ApplicationError(_("未知的文书类型：%(type)s") % {"type": doc_type}, code="unknown_doc_type")
-    if not bureau.short_name:
-        raise ApplicationError(_("机构“%(name)s”未设置机关代字（简称），无法编号") % {"name": bureau.name}, code="no_short_name")
-    year = year or timezone.localdate().year
-    key = {"bureau": bureau, "doc_type": doc_type, "year": year}
-    locked = DocumentSequence.objects.select_for_update()
-    seq = locked.filter(**key).first()
-    if seq is None:
-        try:
-            with transaction.atomic():  # savepoint: a lost creation race leaves the outer transaction usable
-                seq = DocumentSequence.objects.create(**key, last_number=0)
-        except IntegrityError:
-            # Another transaction created the row first (PostgreSQL waited for it to commit).
-            seq = locked.get(**key)
-    seq.last_number = F("last_number") + 1
-    seq.save(update_fields=["last_number"])
-    seq.refresh_from_db(fields=["last_number"])
-    n = seq.last_number
-    return n, format_number(bureau=bureau, doc_type=doc_type, year=year, n=n)
 
 
 # --- sweep leases --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import logging
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import workdays
+from . import clocks, workdays
 from .scheduling import periodic
 
 log = logging.getLogger(__name__)
@@ -42,3 +42,12 @@ def calendar_coverage() -> str:
         return _("节假日安排已覆盖所需年度")
     log.warning(message)
     return message
+
+
+@periodic("deadlines.clocks", every=dt.timedelta(hours=1))
+def clock_sweep() -> str:
+    """Reminders, overdue marks and escalations over every running clock (``clocks.sweep``)."""
+    counts = clocks.sweep(timezone.localdate())
+    escalated = sum(v for k, v in counts.items() if k.startswith("escalated"))
+    return _("期限计时：提醒 %(reminder)s，逾期 %(overdue)s，督办 %(escalated)s") % {
+        "reminder": counts["reminder"], "overdue": counts["overdue"], "escalated": escalated}

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from django_tasks import task
+from .scheduling import run_sweep
+from .services import load_holidays
 
 
 @task()
 def run_sweep_task(name: str, force: bool = False) -> dict:
     """Run one registered sweep on a worker, under its lease (``force`` ignores its period)."""
-    from .scheduling import run_sweep
 
     ran, message = run_sweep(name, due_only=not force)
     return {"name": name, "ran": ran, "message": message}
@@ -16,6 +17,5 @@ def run_sweep_task(name: str, force: bool = False) -> dict:
 @task()
 def load_holidays_task() -> dict:
     """Reload data/holidays/*.json into the holiday table (idempotent)."""
-    from .services import load_holidays
 
     return load_holidays()

@@ -4,10 +4,16 @@ Sources, in order of precedence for a given date:
 
 1. the ``Holiday`` table (seeded from data/holidays/*.json, extended by an administrator);
 2. the ``chinese-calendar`` library, for the years it knows;
-3. the plain Monday–Friday week, for a year the table has rows for but the library does not.
+3. the plain Monday–Friday week, for a year the table has rows for but the library does not;
+4. for a year neither knows (next year's State Council schedule not yet entered): a **provisional**
+   calendar — weekends plus the statutory days off of 《全国年节及纪念日放假办法》 (2025 revision),
+   the lunar ones computed for the year (``provisional_days_off``). No 调休 is guessed.
 
-A date in a year that neither source knows raises :class:`CalendarUnknownYear` (a Chinese
-message naming the year). We never guess: a wrong working-day count is a wrong legal deadline.
+Nothing is refused for want of a calendar. A computation that used a provisional day is marked
+provisional by whoever runs it inside :func:`tracking` (``rules.due`` does; ``Deadline.provisional``),
+and the clock registry recomputes such due dates when the schedule is entered. ``strict=True``
+(``is_workday(d, strict=True)``) raises :class:`CalendarUnknownYear` instead, for callers that must
+not store a provisional answer (the analytics ordinal calendar).
 
 Counting follows 行政处罚法 art. 85 and the general rule on periods: the day on which a period
 starts is not counted, so ``add_workdays(start, 1)`` is the first working day after ``start``.
@@ -19,6 +25,8 @@ that saved it at once, and other processes (workers, other app servers) reload i
 from __future__ import annotations
 
 import calendar
+import contextlib
+import contextvars
 import datetime as dt
 import threading
 import time
@@ -27,6 +35,7 @@ from functools import lru_cache
 
 import chinese_calendar
 from django.utils.translation import gettext as _
+from lunardate import LunarDate
 
 from zhijian.core.errors import ApplicationError
 
@@ -69,7 +78,7 @@ def _table() -> _Table:
     global _cache
     table = _cache
     if table is None or time.monotonic() - table.loaded_at > CACHE_SECONDS:
-        from .models import Holiday
+        from .models import Holiday  # here, not at the top: models imports this module
 
         with _lock:
             rows = list(Holiday.objects.values_list("date", "is_off_day", "year"))
@@ -96,8 +105,75 @@ def is_known_year(year: int) -> bool:
     return year in _table().years or library_knows(year)
 
 
-def is_workday(d: dt.date) -> bool:
-    """True on a working day: Monday–Friday that is not a statutory day off, or an adjusted working weekend."""
+# --- the provisional calendar of a year whose schedule is unknown ------------------------------
+
+# 《全国年节及纪念日放假办法》（2024年11月修订，2025年1月1日起施行）第二条：全体公民放假的节日。
+STATUTORY_BASIS = "《全国年节及纪念日放假办法》（国务院令第795号修订，2025年1月1日起施行）第二条"
+
+
+def _qingming(year: int) -> dt.date:
+    """清明 (the solar term at 15° of solar longitude), by the usual 21st-century formula
+    ``[Y·0.2422 + C] − [Y/4]`` (Y = year mod 100; C = 4.81 for 2000–2099, 5.59 for 1900–1999).
+    Exact for 1900–2099 against the published tables; outside that range it is an estimate."""
+    y = year % 100
+    c = 4.81 if year >= 2000 else 5.59
+    return dt.date(year, 4, int(y * 0.2422 + c) - y // 4)
+
+
+@lru_cache(maxsize=None)
+def provisional_days_off(year: int) -> dict[dt.date, str]:
+    """The statutory days off of ``year`` (2025 revision of 《全国年节及纪念日放假办法》): 元旦 1 day,
+    春节 4 (除夕 and 正月初一 to 初三), 清明 1, 劳动节 2 (1–2 May), 端午 1 (五月初五), 中秋 1
+    (八月十五), 国庆 3 (1–3 October). Lunar dates by ``lunardate`` (1900–2099; outside that range
+    only the solar-date holidays are known). No 调休 (make-up working weekends) and no 补假
+    (make-up days for a holiday on a weekend): their placement is the State Council's to decide."""
+    days = {dt.date(year, 1, 1): "元旦", dt.date(year, 5, 1): "劳动节", dt.date(year, 5, 2): "劳动节"}
+    for d in (1, 2, 3):
+        days[dt.date(year, 10, d)] = "国庆节"
+    days[_qingming(year)] = "清明节"
+    try:
+        new_year = LunarDate(year, 1, 1).to_solar_date()
+        days[new_year - dt.timedelta(days=1)] = "春节"  # 除夕: the last day of the twelfth month
+        for i in range(3):
+            days[new_year + dt.timedelta(days=i)] = "春节"
+        days[LunarDate(year, 5, 5).to_solar_date()] = "端午节"
+        days[LunarDate(year, 8, 15).to_solar_date()] = "中秋节"
+    except ValueError:  # outside lunardate's range
+        pass
+    return days
+
+
+def _provisional_is_workday(d: dt.date) -> bool:
+    if d in provisional_days_off(d.year):
+        return False
+    return d.weekday() < 5
+
+
+_provisional_years: contextvars.ContextVar[set | None] = contextvars.ContextVar("zhijian_provisional_years", default=None)
+
+
+@contextlib.contextmanager
+def tracking():
+    """Collect the years whose provisional calendar a computation used::
+
+        with workdays.tracking() as used:
+            d = add_workdays(start, 20)
+        provisional = bool(used)
+    """
+    used: set[int] = set()
+    token = _provisional_years.set(used)
+    try:
+        yield used
+    finally:
+        _provisional_years.reset(token)
+
+
+def is_workday(d: dt.date, *, strict: bool = False) -> bool:
+    """True on a working day: Monday–Friday that is not a statutory day off, or an adjusted working weekend.
+
+    In a year whose schedule is unknown the provisional calendar answers (and the year is noted
+    for :func:`tracking`); with ``strict`` such a year raises :class:`CalendarUnknownYear`.
+    """
     table = _table()
     off = table.days.get(d)
     if off is not None:
@@ -106,7 +182,12 @@ def is_workday(d: dt.date) -> bool:
         return chinese_calendar.is_workday(d)
     if d.year in table.years:
         return d.weekday() < 5
-    raise CalendarUnknownYear(d.year)
+    if strict:
+        raise CalendarUnknownYear(d.year)
+    used = _provisional_years.get()
+    if used is not None:
+        used.add(d.year)
+    return _provisional_is_workday(d)
 
 
 def add_workdays(start: dt.date, n: int) -> dt.date:
