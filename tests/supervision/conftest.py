@@ -2,7 +2,8 @@ import pytest
 
 from tests.factories import make_bureau, make_entity, make_user
 from zhijian.org.choices import BureauLevel
-from zhijian.supervision import requirements
+from zhijian.supervision import requirements, tasks
+from zhijian.supervision.models import Task
 
 # 东莞: the city bureau (4419) and the 莞城 station (441900003); 南城 (441900004) is another station.
 CITY = "4419"
@@ -88,11 +89,8 @@ def _calendar(db):
 @pytest.fixture
 def make_task(dispatcher, entity):
     """A task on ``entity`` put straight into ``state`` with the given unit/assignee (for guard tests)."""
-    from zhijian.supervision import services
-    from zhijian.supervision.models import Task
-
     def build(state="registered", *, bureau=None, assignee=None, entity_=None, **fields):
-        task = services.task_create(actor=dispatcher, entity=entity_ or entity, title="食品销售日常检查", source="manual", **fields)
+        task = tasks.task_create(actor=dispatcher, entity=entity_ or entity, title="食品销售日常检查", source="manual", **fields)
         Task.objects.filter(pk=task.pk).update(state=state, bureau=bureau, assignee=assignee)
         task.refresh_from_db()
         return task

@@ -7,9 +7,10 @@ from django.db import connection
 from tests.factories import make_bureau, make_entity, make_user
 from zhijian.core.errors import ApplicationError
 from zhijian.org.choices import BureauLevel
-from zhijian.supervision import services
+from zhijian.supervision import tasks
 from zhijian.supervision.choices import TaskState
-from zhijian.supervision.models import Task, TaskStep
+from zhijian.supervision.models import Task
+from zhijian.supervision.procedure import TASK
 
 
 @pytest.mark.postgres
@@ -18,7 +19,7 @@ def test_concurrent_claim_exactly_one_wins():
     station = make_bureau("441900003", level=BureauLevel.STATION, division_code="441900003000")
     dispatcher = make_user("dispatcher", bureau=station)
     officers = [make_user("enforcement_officer", bureau=station) for _ in range(2)]
-    task = services.task_create(actor=dispatcher, entity=make_entity("441900003001"), title="抢单", source="manual", bureau=station)
+    task = tasks.task_create(actor=dispatcher, entity=make_entity("441900003001"), title="抢单", source="manual", bureau=station)
     assert task.state == TaskState.DISPATCHED
 
     for _round in range(5):
@@ -29,7 +30,7 @@ def test_concurrent_claim_exactly_one_wins():
             try:
                 mine = Task.objects.get(pk=task.pk)  # each thread reads the task as unclaimed
                 barrier.wait()
-                services.task_accept(actor=officer, task=mine)
+                tasks.task_accept(actor=officer, task=mine)
                 results[officer.pk] = "won"
             except ApplicationError as exc:
                 results[officer.pk] = exc.message
@@ -48,6 +49,6 @@ def test_concurrent_claim_exactly_one_wins():
         assert "受领" in loser
         stored = Task.objects.get(pk=task.pk)
         assert stored.state == TaskState.ACCEPTED and stored.assignee_id == winners[0]
-        assert TaskStep.objects.filter(task=task, action="accept").count() == _round + 1
+        assert TASK.timeline(task).filter(action="accept").count() == _round + 1
         # Put it back for the next round.
         Task.objects.filter(pk=task.pk).update(state=TaskState.DISPATCHED, assignee=None)

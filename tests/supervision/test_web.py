@@ -2,7 +2,7 @@
 import pytest
 
 from tests.factories import make_user
-from zhijian.supervision import services
+from zhijian.supervision import tasks
 from zhijian.supervision.choices import TaskState
 from zhijian.supervision.models import Task, TaskUrge
 
@@ -29,7 +29,7 @@ def test_my_board_lists_unclaimed_and_claim_button_works(client, officer_a, unit
 
 
 def test_refused_step_shows_the_reason(client, officer_a, officer_b, unit_task):
-    services.task_accept(actor=officer_a, task=unit_task)
+    tasks.task_accept(actor=officer_a, task=unit_task)
     client.force_login(officer_b)
     r = client.post(f"/tasks/{unit_task.pk}/accept/", follow=True)
     assert "任务当前为“已受领”，不能受领" in r.content.decode()

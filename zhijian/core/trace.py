@@ -35,6 +35,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .signing import canonical_json, digest
+from .models import TraceChain, TraceEntry
+from . import signing
 
 # The fields an entry's hash covers, in the order they are shown when something mismatches.
 HASHED_FIELDS = (
@@ -98,7 +100,6 @@ def record(
     """Append one entry. ``actor`` is a user, a label such as ``"import:job-12"``, or ``None``
     (the system). ``obj`` fills object type/id/division unless they are given. With ``sign=True``
     the entry also carries an Ed25519 signature over its canonical JSON."""
-    from .models import TraceChain, TraceEntry
 
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -126,13 +127,49 @@ def record(
         )
         entry.hash = entry_hash(entry)
         if sign:
-            from . import signing
 
             signed = signing.sign(signed_body(entry))
             entry.kid, entry.signature = signed["kid"], signed["sig"]
         entry.save(force_insert=True)
         TraceChain.objects.filter(pk=head.pk).update(head_seq=entry.seq, head_hash=entry.hash, updated_at=timezone.now())
     return entry
+
+
+def lock_chains_in_order(names) -> None:
+    """Take the chain heads ``names`` in sorted order (creating missing ones first).
+
+    Hot locks in one transaction are always taken number sequences first, then chain heads in name
+    order; a transaction that appends to several chains calls this (or :func:`record_many`) before
+    its first append, so two such transactions never wait on each other in a cycle.
+    """
+
+    names = sorted(set(names))
+    if len(names) < 2:
+        return
+    TraceChain.objects.bulk_create([TraceChain(name=n) for n in names], ignore_conflicts=True)
+    list(TraceChain.objects.select_for_update().filter(name__in=names).order_by("name").values_list("name", flat=True))
+
+
+def record_many(actor, entries: list[dict]) -> list:
+    """Append several entries (each a dict of :func:`record` keyword arguments, ``actor`` optional
+    per entry) with their chain heads taken in name order; entries of one chain keep their order."""
+    if not entries:
+        return []
+
+    def name(e):
+        obj = e.get("obj")
+        ot = e.get("object_type") or (obj._meta.label_lower if obj is not None else "")
+        oid = e.get("object_id") or (str(obj.pk) if obj is not None else "")
+        div = e.get("division_code") or (_division_of(obj) if obj is not None else "")
+        return chain_for(div, ot, str(oid))
+
+    named = sorted(((name(e), i, e) for i, e in enumerate(entries)), key=lambda x: (x[0], x[1]))
+    lock_chains_in_order([n for n, _i, _e in named])
+    out = []
+    for _n, _i, e in named:
+        e = dict(e)
+        out.append(record(actor=e.pop("actor", actor), **e))
+    return out
 
 
 @dataclass
@@ -182,7 +219,6 @@ def _check_entry(entry, prev, chain: str, breaks: list[Break], check_signatures:
     if actual != entry.hash:
         breaks.append(Break(entry.id, chain, entry.seq, f"hash mismatch: the entry's content was altered (stored {entry.hash[:12]}…, computed {actual[:12]}…)"))
     if check_signatures and entry.signature:
-        from . import signing
 
         if not signing.verify(signed_body(entry), entry.kid, entry.signature):
             breaks.append(Break(entry.id, chain, entry.seq, f"signature invalid (kid {entry.kid})"))
@@ -190,7 +226,6 @@ def _check_entry(entry, prev, chain: str, breaks: list[Break], check_signatures:
 
 def verify(*, chains: list[str] | None = None, check_signatures: bool = True, stop_at_first: bool = False, batch: int = 5000) -> Report:
     """Walk every chain (or the named ones) in seq order; report each break, first one first."""
-    from .models import TraceChain, TraceEntry
 
     report = Report()
     names = set(TraceChain.objects.values_list("name", flat=True))

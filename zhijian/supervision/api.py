@@ -5,18 +5,21 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from zhijian.core.api import ReasonInput, ScopedReadOnlyViewSet
 from zhijian.core.errors import ApplicationError
+from zhijian.core.models import WorkflowStep
 from zhijian.org.models import Bureau, User
 
-from . import services
+from . import tasks
+from .queries import with_clocks
 from .choices import OPEN_STATES, TaskSource, TaskState
-from .models import Task, TaskRecord, TaskStep, TaskUrge
+from .models import Task, TaskRecord, TaskUrge
+from .procedure import TASK, allowed_actions
 
 
 class TaskSerializer(serializers.ModelSerializer):
@@ -27,12 +30,13 @@ class TaskSerializer(serializers.ModelSerializer):
     bureau_name = serializers.CharField(source="bureau.name", read_only=True, default=None)
     assignee_name = serializers.CharField(source="assignee.__str__", read_only=True, default=None)
     is_overdue = serializers.SerializerMethodField()
+    due_provisional = serializers.BooleanField(read_only=True, help_text="办理期限按暂定的节假日安排计算（该年度安排尚未公布）")
 
     class Meta:
         model = Task
         fields = ["id", "number", "title", "source", "source_label", "source_ref", "business_line", "credit_code", "entity_name",
                   "division_code", "state", "state_label", "bureau", "bureau_name", "assignee", "assignee_name", "deadline_rule",
-                  "due_on", "is_overdue", "overdue", "review_comment", "cancel_reason", "description", "template", "run_key",
+                  "due_on", "due_provisional", "is_overdue", "overdue", "review_comment", "cancel_reason", "description", "template", "run_key",
                   "version", "created_at", "updated_at", "closed_at"]
         read_only_fields = fields
 
@@ -41,10 +45,12 @@ class TaskSerializer(serializers.ModelSerializer):
 
 
 class TaskStepSerializer(serializers.ModelSerializer):
+    """One step of the task's timeline (``core.WorkflowStep`` of procedure ``supervision.task``)."""
+
     actor = serializers.StringRelatedField()
 
     class Meta:
-        model = TaskStep
+        model = WorkflowStep
         fields = ["action", "from_state", "to_state", "actor", "comment", "at"]
 
 
@@ -63,7 +69,7 @@ class UrgeSerializer(serializers.ModelSerializer):
 
 
 class TaskDetailSerializer(TaskSerializer):
-    steps = TaskStepSerializer(many=True, read_only=True)
+    steps = serializers.SerializerMethodField()
     records = RecordSerializer(many=True, read_only=True)
     urges = UrgeSerializer(many=True, read_only=True)
     allowed_actions = serializers.SerializerMethodField()
@@ -72,8 +78,12 @@ class TaskDetailSerializer(TaskSerializer):
         fields = TaskSerializer.Meta.fields + ["steps", "records", "urges", "allowed_actions"]
         read_only_fields = fields
 
+    @extend_schema_field(TaskStepSerializer(many=True))
+    def get_steps(self, obj):
+        return TaskStepSerializer(TASK.timeline(obj), many=True).data
+
     def get_allowed_actions(self, obj) -> list[str]:
-        return services.allowed_actions(obj, self.context["request"].user)
+        return allowed_actions(obj, self.context["request"].user)
 
 
 class TaskFilter(django_filters.FilterSet):
@@ -128,6 +138,10 @@ class TaskViewSet(ScopedReadOnlyViewSet):
     def get_serializer_class(self):
         return TaskDetailSerializer if self.action == "retrieve" else TaskSerializer
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return with_clocks(page) if page is not None else None  # one query for the page's clocks
+
     def _done(self, task):
         task = self.get_queryset().get(pk=task.pk)
         return Response(TaskDetailSerializer(task, context=self.get_serializer_context()).data)
@@ -140,22 +154,22 @@ class TaskViewSet(ScopedReadOnlyViewSet):
         s.is_valid(raise_exception=True)
         bureau = _scoped_target(Bureau, request.user, s.validated_data.get("bureau"), _("承办机构不存在或不在您的辖区内"))
         assignee = _scoped_target(User, request.user, s.validated_data.get("assignee"), _("承办人不存在或不在您的辖区内"))
-        return self._done(services.task_dispatch(actor=request.user, task=task, bureau=bureau, assignee=assignee))
+        return self._done(tasks.task_dispatch(actor=request.user, task=task, bureau=bureau, assignee=assignee))
 
     @extend_schema(request=None, responses=TaskDetailSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        return self._done(services.task_accept(actor=request.user, task=self.get_object()))
+        return self._done(tasks.task_accept(actor=request.user, task=self.get_object()))
 
     @extend_schema(request=None, responses=TaskDetailSerializer)
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        return self._done(services.task_start(actor=request.user, task=self.get_object()))
+        return self._done(tasks.task_start(actor=request.user, task=self.get_object()))
 
     @extend_schema(request=None, responses=TaskDetailSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        return self._done(services.task_submit(actor=request.user, task=self.get_object()))
+        return self._done(tasks.task_submit(actor=request.user, task=self.get_object()))
 
     @extend_schema(request=ReviewInput, responses=TaskDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -163,12 +177,12 @@ class TaskViewSet(ScopedReadOnlyViewSet):
         task = self.get_object()
         s = ReviewInput(data=request.data)
         s.is_valid(raise_exception=True)
-        return self._done(services.task_review(actor=request.user, task=task, **s.validated_data))
+        return self._done(tasks.task_review(actor=request.user, task=task, **s.validated_data))
 
     @extend_schema(request=None, responses=TaskDetailSerializer)
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
-        return self._done(services.task_archive(actor=request.user, task=self.get_object()))
+        return self._done(tasks.task_archive(actor=request.user, task=self.get_object()))
 
     @extend_schema(request=ReasonInput, responses=TaskDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -176,7 +190,7 @@ class TaskViewSet(ScopedReadOnlyViewSet):
         task = self.get_object()
         s = ReasonInput(data=request.data)
         s.is_valid(raise_exception=True)
-        return self._done(services.task_cancel(actor=request.user, task=task, reason=s.validated_data["reason"]))
+        return self._done(tasks.task_cancel(actor=request.user, task=task, reason=s.validated_data["reason"]))
 
     @extend_schema(request=MessageInput, responses=TaskDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -184,7 +198,7 @@ class TaskViewSet(ScopedReadOnlyViewSet):
         task = self.get_object()
         s = MessageInput(data=request.data)
         s.is_valid(raise_exception=True)
-        services.task_urge(actor=request.user, task=task, message=s.validated_data["message"])
+        tasks.task_urge(actor=request.user, task=task, message=s.validated_data["message"])
         return self._done(task)
 
 

@@ -1,6 +1,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The task loop's name in the workflow kernel, the clock registry, steps, trace and events.
+PROCEDURE = "supervision.task"
+
 
 class TaskState(models.TextChoices):
     REGISTERED = "registered", _("已登记")

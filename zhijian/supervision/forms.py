@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from zhijian.deadlines.models import DeadlineRule
+
 from .choices import TaskSource, TemplateKind
 
 
@@ -17,8 +19,6 @@ class TaskCreateForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from zhijian.deadlines.models import DeadlineRule
-
         codes = DeadlineRule.objects.order_by("code").values_list("code", "name").distinct()
         self.fields["deadline_rule"].choices = [("", _("不按规则"))] + [(c, f"{n}（{c}）") for c, n in dict(codes).items()]
 

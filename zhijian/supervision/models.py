@@ -1,15 +1,19 @@
 """Supervision tasks (S2): the closed loop 登记 → 派发 → 受领 → 执行 → 审核 → 归档; templates (S5)."""
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zhijian.core.models import TimeStamped
 from zhijian.core.scoping import ScopedManager, register_scoped
+from zhijian.deadlines import clocks, workdays
 
-from .choices import OPEN_STATES, TaskAction, TaskSource, TaskState, TemplateKind
+from .choices import OPEN_STATES, PROCEDURE, TaskSource, TaskState, TemplateKind
 
 
 def _split(value: str) -> list[str]:
@@ -47,8 +51,6 @@ class TaskTemplate(TimeStamped):
         return self.name
 
     def get_absolute_url(self):
-        from django.urls import reverse
-
         return reverse("supervision:template_detail", args=[self.pk])
 
     def business_line_list(self) -> list[str]:
@@ -138,53 +140,38 @@ class Task(TimeStamped):
         return self.title
 
     def get_absolute_url(self):
-        from django.urls import reverse
-
         return reverse("supervision:task_detail", args=[self.pk])
 
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
+    @cached_property
+    def clock(self):
+        """The task's clock in the registry (``deadlines.clocks``), or None for a task without a
+        deadline rule. Lists preload it (``queries.with_clocks``)."""
+        return clocks.get(PROCEDURE, self.pk) if self.pk and self.deadline_rule else None
+
+    @property
+    def due_provisional(self) -> bool:
+        """The due date was computed on a provisional holiday calendar (shown as 暂定)."""
+        return bool(self.clock is not None and self.clock.provisional)
+
     def is_overdue(self, today=None) -> bool:
-        """Open and past its due date (the due date itself is still in time)."""
-        return bool(self.is_open and self.due_on and (today or timezone.localdate()) > self.due_on)
+        """Open and past its due date (the due date itself is still in time): the clock decides;
+        a date typed by hand (no rule, no clock) is compared as it is."""
+        if not self.is_open:
+            return False
+        if self.clock is not None:
+            return self.clock.is_overdue(today)
+        return bool(self.due_on and (today or timezone.localdate()) > self.due_on)
 
     def workdays_left(self, today=None) -> int | None:
         """Working days from today to the due date (0 on the day, negative when overdue)."""
-        if not self.due_on:
+        due_on = self.clock.due_on if self.clock is not None else self.due_on
+        if not due_on:
             return None
-        from zhijian.deadlines.workdays import workdays_between
-
-        try:
-            return workdays_between(today or timezone.localdate(), self.due_on)
-        except Exception:  # a year without a holiday schedule: no count rather than a wrong one
-            return None
-
-
-@register_scoped
-class TaskStep(models.Model):
-    """The timeline of a task: every step with who, when, from which state to which."""
-
-    scope_field = "task__division_code"
-
-    task = models.ForeignKey(Task, verbose_name=_("任务"), on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(_("操作"), max_length=16, choices=TaskAction.choices)
-    from_state = models.CharField(_("原状态"), max_length=16, choices=TaskState.choices, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=16, choices=TaskState.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    comment = models.CharField(_("说明"), max_length=500, blank=True)
-    at = models.DateTimeField(_("时间"), default=timezone.now)
-
-    objects = ScopedManager()
-
-    class Meta:
-        verbose_name = _("任务步骤")
-        verbose_name_plural = _("任务步骤")
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.task_id} {self.get_action_display()}"
+        return workdays.workdays_between(today or timezone.localdate(), due_on)
 
 
 @register_scoped
@@ -231,14 +218,3 @@ class TaskUrge(models.Model):
 
     def __str__(self):
         return self.message[:30]
-
-
-class TaskCounter(models.Model):
-    """Per-year, per-city counter behind task numbers (RW + year + city + serial)."""
-
-    year = models.PositiveSmallIntegerField()
-    area = models.CharField(max_length=4)
-    last = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["year", "area"], name="task_counter_key")]

@@ -12,10 +12,11 @@ from zhijian.core.errors import ApplicationError
 from zhijian.entities.models import MarketEntity
 from zhijian.org.models import Bureau, User
 
-from . import queries, requirements, services
+from . import queries, requirements, tasks, templates_run
 from .choices import TaskState
 from .forms import RunForm, TaskCreateForm, TemplateForm
 from .models import Task, TaskTemplate
+from .procedure import EXECUTORS, TASK, TEMPLATE_RUNNERS, allowed_actions, covers
 
 BOARD_ROLES = ("leader", "dispatcher", "legal_reviewer")
 
@@ -35,27 +36,27 @@ def unit_board(request):
     overdue = request.GET.get("overdue") == "1"
     board = queries.unit_board(request.user, state=state, overdue=overdue)
     for t in board["tasks"]:
-        t.can_urge = "urge" in services.allowed_actions(t, request.user)
+        t.can_urge = "urge" in allowed_actions(t, request.user)
     return render(request, "supervision/unit_board.html", {**board, "state": state, "only_overdue": overdue})
 
 
 def _dispatch_choices(user, task):
     """Units and people a dispatcher may send the task to (inside their jurisdiction, covering the entity)."""
     bureaus = [b for b in Bureau.objects.scoped(user).order_by("level", "division_code")
-               if services._covers(b.jurisdiction_prefixes(), task.division_code)]
-    people = (User.objects.scoped(user).filter(is_active=True, roles__code__in=services.EXECUTORS)
+               if covers(b.jurisdiction_prefixes(), task.division_code)]
+    people = (User.objects.scoped(user).filter(is_active=True, roles__code__in=EXECUTORS)
               .select_related("bureau").distinct().order_by("scope_division", "username")[:300])
-    return bureaus, [p for p in people if services._covers(p.jurisdiction_prefixes(), task.division_code)]
+    return bureaus, [p for p in people if covers(p.jurisdiction_prefixes(), task.division_code)]
 
 
 @login_required
 def task_detail(request, pk):
     task = Task.objects.select_related("entity", "bureau", "assignee", "template").get_scoped_or_404(request.user, pk=pk)
-    actions = services.allowed_actions(task, request.user)
+    actions = allowed_actions(task, request.user)
     ctx = {
         "task": task, "actions": actions, "is_overdue": task.is_overdue() or (task.overdue and task.is_open),
         "workdays_left": task.workdays_left(),
-        "steps": task.steps.select_related("actor"), "records": task.records.all(), "urges": task.urges.select_related("by"),
+        "steps": TASK.timeline(task), "records": task.records.all(), "urges": task.urges.select_related("by"),
         "missing_submit": requirements.missing(task, requirements.SUBMIT) if "submit" in actions else [],
         "missing_archive": requirements.missing(task, requirements.ARCHIVE) if "archive" in actions else [],
     }
@@ -88,16 +89,16 @@ def task_action(request, pk, action):
         raise PermissionDenied
     try:
         if action == "dispatch":
-            services.task_dispatch(actor=user, task=task, bureau=_target(Bureau, user, post.get("bureau")),
+            tasks.task_dispatch(actor=user, task=task, bureau=_target(Bureau, user, post.get("bureau")),
                                    assignee=_target(User, user, post.get("assignee")))
         elif action == "review":
-            services.task_review(actor=user, task=task, approve=post.get("approve") == "1", comment=post.get("comment", ""))
+            tasks.task_review(actor=user, task=task, approve=post.get("approve") == "1", comment=post.get("comment", ""))
         elif action == "cancel":
-            services.task_cancel(actor=user, task=task, reason=post.get("reason", ""))
+            tasks.task_cancel(actor=user, task=task, reason=post.get("reason", ""))
         elif action == "urge":
-            services.task_urge(actor=user, task=task, message=post.get("message", ""))
+            tasks.task_urge(actor=user, task=task, message=post.get("message", ""))
         else:
-            getattr(services, f"task_{action}")(actor=user, task=task)
+            getattr(tasks, f"task_{action}")(actor=user, task=task)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -118,7 +119,7 @@ def task_new(request):
             form.add_error("credit_code", _("该统一社会信用代码的主体不存在或不在您的辖区内"))
         else:
             try:
-                task = services.task_create(
+                task = tasks.task_create(
                     actor=request.user, entity=entity, title=d["title"], source=d["source"], source_ref=d["source_ref"],
                     business_line=d["business_line"], deadline_rule=d["deadline_rule"], due_on=d["due_on"], description=d["description"],
                 )
@@ -132,7 +133,7 @@ def task_new(request):
 
 @login_required
 def template_list(request):
-    can_edit = request.user.has_role(*services.TEMPLATE_RUNNERS)
+    can_edit = request.user.has_role(*TEMPLATE_RUNNERS)
     form = TemplateForm(request.POST or None)
     if request.method == "POST":
         if not can_edit:
@@ -140,7 +141,7 @@ def template_list(request):
         if form.is_valid():
             division = request.user.bureau.division_code if request.user.bureau_id else request.user.scope_division
             try:
-                tpl = services.template_create(actor=request.user, division_code=division, **form.cleaned_data)
+                tpl = templates_run.template_create(actor=request.user, division_code=division, **form.cleaned_data)
             except ApplicationError as exc:
                 messages.error(request, exc.message)
             else:
@@ -153,7 +154,7 @@ def template_list(request):
 @login_required
 def template_detail(request, pk):
     template = TaskTemplate.objects.get_scoped_or_404(request.user, pk=pk)
-    can_run = request.user.has_role(*services.TEMPLATE_RUNNERS)
+    can_run = request.user.has_role(*TEMPLATE_RUNNERS)
     bureaus = Bureau.objects.scoped(request.user).order_by("level", "division_code")
     form = RunForm(request.POST or None, bureaus=bureaus, initial={"bureau": request.user.bureau_id})
     if request.method == "POST":
@@ -162,7 +163,7 @@ def template_detail(request, pk):
         if form.is_valid():
             d = form.cleaned_data
             try:
-                created = services.template_generate(actor=request.user, template=template, bureau=d["bureau"], limit=d["limit"],
+                created = templates_run.template_generate(actor=request.user, template=template, bureau=d["bureau"], limit=d["limit"],
                                                       run_key=d["run_key"] or None)
             except ApplicationError as exc:
                 messages.error(request, exc.message)
