@@ -40,6 +40,8 @@ def drain():
 
 @pytest.fixture
 def depts(db):
+    # The city bureau the village first-visit tasks (and clues) are numbered under.
+    make_bureau("4419", name="东莞市市场监督管理局", division_code="441900000000")
     return {
         "health": make_department("wjj", "市卫生健康局"),
         "tobacco": make_department("ycj", "市烟草专卖局"),
@@ -52,17 +54,17 @@ def depts(db):
 def rules(db, depts):
     """Three matters: catering (health, by industry 62 and keyword 餐饮服务, 1 h claim + 10 workdays),
     tobacco (by keyword 卷烟), public-place hygiene (health + 济南, by keyword 住宿服务)."""
-    from zhijian.coordination import services
+    from zhijian.coordination import rules as push_rules
 
-    catering = services.matter_save(actor=None, code="catering", name="餐饮服务监管", legal_basis="《食品安全法》第三十五条",
+    catering = push_rules.matter_save(actor=None, code="catering", name="餐饮服务监管", legal_basis="《食品安全法》第三十五条",
                                     deadline_rule="grid.first_visit", deadline_hours=1, departments=[depts["health"]])
-    tobacco = services.matter_save(actor=None, code="tobacco", name="烟草专卖许可", principle="approval",
+    tobacco = push_rules.matter_save(actor=None, code="tobacco", name="烟草专卖许可", principle="approval",
                                    deadline_rule="grid.first_visit", departments=[depts["tobacco"]])
-    hotel = services.matter_save(actor=None, code="hotel", name="公共场所卫生", departments=[depts["health"], depts["jinan"]])
+    hotel = push_rules.matter_save(actor=None, code="hotel", name="公共场所卫生", departments=[depts["health"], depts["jinan"]])
     return {
-        "catering": services.rule_save(actor=None, matter=catering, name="餐饮行业", industry_prefixes="62", keywords="餐饮服务"),
-        "tobacco": services.rule_save(actor=None, matter=tobacco, name="卷烟零售", keywords="卷烟,烟草制品"),
-        "hotel": services.rule_save(actor=None, matter=hotel, name="住宿", keywords="住宿服务"),
+        "catering": push_rules.rule_save(actor=None, matter=catering, name="餐饮行业", industry_prefixes="62", keywords="餐饮服务"),
+        "tobacco": push_rules.rule_save(actor=None, matter=tobacco, name="卷烟零售", keywords="卷烟,烟草制品"),
+        "hotel": push_rules.rule_save(actor=None, matter=hotel, name="住宿", keywords="住宿服务"),
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.coordination.conftest import VILLAGE, drain, make_department_user
 from tests.factories import credit_code
-from zhijian.coordination.models import PushItem, PushStep
+from zhijian.coordination.models import PushItem
 from zhijian.core import webhooks
 
 
@@ -50,4 +50,4 @@ def test_feedback_call_against_live_server(receiver, rules, depts, live_server):
     assert receiver.feedback(item.pk, "claim", {}, key="claim-d1") == (200, body)
     status, err = receiver.feedback(item.pk, "finish", {"result": "x"}, key="finish-early")
     assert status == 409 and err["error"]["code"] == "illegal_state"
-    assert PushStep.objects.filter(item=item, action="claim", via="api").count() == 1
+    assert item.steps.filter(action="claim", via="api").count() == 1

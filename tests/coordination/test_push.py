@@ -9,7 +9,7 @@ from tests.core.receiver import Receiver
 from tests.coordination.conftest import VILLAGE, drain
 from tests.factories import credit_code
 from zhijian.coordination.choices import PushState, PushTrigger
-from zhijian.coordination.models import PushItem, PushStep
+from zhijian.coordination.models import PushItem
 from zhijian.core.models import Delivery, DeliveryState, Event, WebhookSubscription
 from zhijian.entities import services as entities
 
@@ -46,7 +46,7 @@ def test_registration_reaches_inboxes_village_and_webhook(rules, depts, settings
         assert health.due_on is not None and health.due_on >= timezone.localdate() + dt.timedelta(days=10)
         assert items["ycj"].due_on == health.due_on and items["ycj"].deadline_hours is None
         # The system's push stores no creation step: the timeline takes it from the item, as it was.
-        assert not PushStep.objects.filter(item=health).exists()
+        assert not health.steps.exists()
         first = health.timeline()[0]
         assert (first.action, first.from_state, first.to_state, first.actor, first.via, first.comment, first.at) == (
             "create", "", PushState.PUSHED, None, "system", health.matched_on, health.created_at)
@@ -124,9 +124,9 @@ def test_push_is_idempotent_per_trigger_event(rules):
 @pytest.mark.django_db
 def test_rule_change_takes_effect_for_the_next_event(rules):
     """Compiled indexes are rebuilt when a rule changes; the item keeps the version that pushed it."""
-    from zhijian.coordination import services
+    from zhijian.coordination import rules as push_rules
 
-    services.rule_save(actor=None, matter=rules["hotel"].matter, rule=rules["hotel"], name="住宿", keywords="住宿服务,理发")
+    push_rules.rule_save(actor=None, matter=rules["hotel"].matter, rule=rules["hotel"], name="住宿", keywords="住宿服务,理发")
     entity = _register(industry_code="8040", business_scope="理发及美容服务")
     drain()
     item = PushItem.objects.get(entity=entity)

@@ -53,7 +53,7 @@ def import_chunk(n: int, rng: random.Random, *, tag: str, updated: list[dict] | 
 
 def expected_targets() -> dict[tuple[str, str], set]:
     """(credit code, trigger key) → {(matter, department)}: the rules evaluated entity by entity."""
-    from zhijian.coordination.services import _targets
+    from zhijian.coordination.engine import targets as _targets
     from zhijian.entities.models import MarketEntity
 
     index = engine.compile_rules(engine.active_rules())
@@ -129,7 +129,7 @@ def test_import_chunks_are_pushed_in_bulk_like_one_by_one_and_once(rules):
 @pytest.mark.django_db
 def test_push_cost_in_queries_does_not_grow_with_the_chunk(rules, settings):
     """Set-based: the number of queries for a chunk is the same for 20 and for 200 registrations."""
-    from zhijian.coordination import services
+    from zhijian.coordination import push
 
     # Trace entries go one per chain shard touched, and the shard comes from object ids, which depend
     # on what ran before in this database; one shard makes the count independent of them.
@@ -140,12 +140,12 @@ def test_push_cost_in_queries_does_not_grow_with_the_chunk(rules, settings):
     for n in (20, 200):
         import_chunk(n, rng, tag=f"q{n}")
         event = Event.objects.filter(type="entity.imported").order_by("-id").first()
-        services.push_events([event])  # warm: the compiled index, the deadline rules
+        push.push_events([event])  # warm: the compiled index, the deadline rules
         Event.objects.filter(pk=event.pk).delete()
         import_chunk(n, rng, tag=f"r{n}")
         event = Event.objects.filter(type="entity.imported").order_by("-id").first()
         with CaptureQueriesContext(connection) as q:
-            services.push_events([event])
+            push.push_events([event])
         counts.append(len(q))
     assert counts[0] == counts[1], counts
     assert counts[1] < 60, counts
@@ -206,9 +206,9 @@ def test_two_dispatchers_push_a_burst_without_deadlock(rules, tmp_path):
 def test_push_created_lists_each_item_once_per_department_and_county(rules, monkeypatch):
     """The webhook events of a pushed chunk: one department and one county each, at most
     EVENT_ITEMS items, every new item listed exactly once, with its rule and deadline."""
-    from zhijian.coordination import services
+    from zhijian.coordination import push
 
-    monkeypatch.setattr(services, "EVENT_ITEMS", 7)
+    monkeypatch.setattr(push, "EVENT_ITEMS", 7)
     rng = random.Random(3)
     import_chunk(60, rng, tag="w")
     drain()

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from tests.coordination.conftest import VILLAGE, drain
-from zhijian.coordination import services
+from zhijian.coordination import push
 from zhijian.coordination.models import PushItem
 from zhijian.core.models import Event, EventState, HandlerRun
 from zhijian.entities import creditcode
@@ -43,21 +43,21 @@ def test_a_registration_is_in_the_inboxes_when_it_commits(rules, depts):
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_inline_push_leaves_the_registration_and_the_dispatcher_pushes_it(rules, depts, monkeypatch, caplog):
     rng = random.Random(2)
-    real = services.push_events
+    real = push.push_events
     calls = []
 
     def broken(evs, **kw):
         calls.append([e.id for e in evs])
         raise RuntimeError("rule index unavailable")
 
-    monkeypatch.setattr(services, "push_events", broken)
+    monkeypatch.setattr(push, "push_events", broken)
     entity = register(rng)
     assert calls, "the push was not tried inline"
     assert entity.pk and not PushItem.objects.filter(entity=entity).exists()
     event = Event.objects.get(type="entity.created")
     assert not HandlerRun.objects.filter(handler="coordination.push", event=event).exists()
     assert "left to the dispatcher" in caplog.text
-    monkeypatch.setattr(services, "push_events", real)
+    monkeypatch.setattr(push, "push_events", real)
     drain()
     assert set(PushItem.objects.filter(entity=entity).values_list("department__code", flat=True)) == {"wjj", "ycj"}
     assert HandlerRun.objects.filter(handler="coordination.push", event=event).count() == 1
@@ -67,17 +67,17 @@ def test_a_failing_inline_push_leaves_the_registration_and_the_dispatcher_pushes
 def test_a_failing_inline_push_takes_back_its_partial_writes(rules, depts, monkeypatch):
     """The savepoint: items written before the failure do not survive it."""
     rng = random.Random(3)
-    real = services._create_items_bulk
+    real = push._create_items_bulk
 
     def half(batches, **kw):
         real(batches, **kw)
         raise RuntimeError("after the items")
 
-    monkeypatch.setattr(services, "_create_items_bulk", half)
+    monkeypatch.setattr(push, "_create_items_bulk", half)
     entity = register(rng)
     assert not PushItem.objects.filter(entity=entity).exists()
     assert not Event.objects.filter(type="push.created").exists()
-    monkeypatch.setattr(services, "_create_items_bulk", real)
+    monkeypatch.setattr(push, "_create_items_bulk", real)
     drain()
     assert PushItem.objects.filter(entity=entity).count() == 2
     assert Event.objects.filter(type="push.created").count() == 2

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from . import services
-from .models import Clue, PushItem, PushReplay, PushRule, SupervisionMatter
+from .models import PushItem, PushReplay, PushRule, SupervisionMatter
+from .rules import rules_changed
 
 
 class RuleInline(admin.TabularInline):
@@ -19,7 +19,7 @@ class MatterAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        services.rules_changed()  # compiled indexes rebuild on the next event
+        rules_changed()  # compiled indexes rebuild on the next event
 
 
 @admin.register(PushItem)
@@ -37,10 +37,3 @@ class PushItemAdmin(admin.ModelAdmin):
 class PushReplayAdmin(admin.ModelAdmin):
     list_display = ("id", "dry_run", "total", "actor", "created_at")
     readonly_fields = [f.name for f in PushReplay._meta.fields]
-
-
-@admin.register(Clue)
-class ClueAdmin(admin.ModelAdmin):
-    list_display = ("number", "state", "department", "division_code", "created_at")
-    list_filter = ("state",)
-    raw_id_fields = ("entity", "recorded_by")

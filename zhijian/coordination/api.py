@@ -1,33 +1,43 @@
-"""Push items API: the department's inbox and its feedback calls (C2, C6).
+"""Push items API: the department's inbox and its feedback calls (C2, C6); clues assigned to a
+department (C4).
 
 ``POST /api/v1/push-items/{id}/{claim,accept,return,reassign,finish}/`` with an
-``Idempotency-Key`` header: the first answer under a key is stored and a replay returns it
-unchanged (same status, same body) without acting again. See docs/interfaces.md.
+``Idempotency-Key`` header: the first answer under a key is stored (``core.idempotency``) and a
+replay returns it unchanged (same status, same body) without acting again. See docs/interfaces.md.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+
 import django_filters
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
+from zhijian.clues import queries as clue_queries
+from zhijian.clues import services as clue_services
+from zhijian.clues.models import Clue
+from zhijian.core import idempotency
 from zhijian.core.api import ReasonInput, ScopedReadOnlyViewSet, exception_handler
 from zhijian.core.errors import ApplicationError
+from zhijian.core.models import IdempotencyRecord, WorkflowStep
 from zhijian.org.models import Department
 
-from . import queries, services
-from .choices import PushState
-from .models import Clue, FeedbackReceipt, PushItem, PushStep
+from . import feedback, queries
+from .choices import PUSH_PROCEDURE, PushState
+from .models import PushItem
 
 
 class PushStepSerializer(serializers.ModelSerializer):
     actor = serializers.StringRelatedField()
 
     class Meta:
-        model = PushStep
+        model = WorkflowStep
         fields = ["action", "from_state", "to_state", "actor", "via", "comment", "at"]
 
 
@@ -103,42 +113,36 @@ class PushItemViewSet(ScopedReadOnlyViewSet):
         return PushItemDetailSerializer if self.action != "list" else PushItemSerializer
 
     def _feedback(self, request, name, item, run):
-        """Run one feedback call under the caller's Idempotency-Key (if any)."""
-        key = (request.headers.get("Idempotency-Key") or "").strip()[:100]
-        if key:
-            done = FeedbackReceipt.objects.filter(user=request.user, key=key).first()
-            if done is not None:
-                return self._replayed(done, item, name)
-        try:
-            with transaction.atomic():
+        """Run one feedback call under the caller's Idempotency-Key (if any): the first answer,
+        refusals included, is what every replay gets."""
+        raw = (request.headers.get("Idempotency-Key") or "").strip()
+        with transaction.atomic():
+            claim = None
+            if raw:
                 try:
-                    with transaction.atomic():
-                        moved = run(item)
-                    status, body = 200, PushItemDetailSerializer(self.get_queryset().get(pk=moved.pk), context=self.get_serializer_context()).data
-                except ApplicationError as exc:
-                    resp = exception_handler(exc, {})
-                    status, body = resp.status_code, resp.data
-                if key:
-                    FeedbackReceipt.objects.create(user=request.user, key=key, item=item, action=name, status_code=status,
-                                                   body=_plain(body))
-        except IntegrityError:  # a concurrent call with the same key won; answer as it did
-            done = FeedbackReceipt.objects.get(user=request.user, key=key)
-            return self._replayed(done, item, name)
+                    claim = idempotency.claim(key=record_key(raw), actor=request.user, operation=operation(name, item))
+                except idempotency.KeyConflict:
+                    raise _reused(record_key(raw), request.user) from None
+                if claim.replayed:
+                    response = Response(claim.record.response, status=claim.record.status or 200)
+                    response["Idempotent-Replayed"] = "true"
+                    return response
+            try:
+                with transaction.atomic():  # savepoint: a refusal leaves the claim to record it
+                    moved = run(item)
+                status, body = 200, PushItemDetailSerializer(self.get_queryset().get(pk=moved.pk), context=self.get_serializer_context()).data
+            except ApplicationError as exc:
+                resp = exception_handler(exc, {})
+                status, body = resp.status_code, resp.data
+            if claim is not None:
+                claim.done(object_type=PUSH_PROCEDURE, object_id=item.pk, response=_plain(body), status=status)
         return Response(body, status=status)
-
-    def _replayed(self, done, item, name):
-        if done.item_id != item.pk or done.action != name:
-            raise ApplicationError(_("该幂等键已用于另一次调用（事项 %(item)s，动作 %(action)s）") % {"item": done.item_id, "action": done.action},
-                                   code="idempotency_key_reused")
-        response = Response(done.body, status=done.status_code)
-        response["Idempotent-Replayed"] = "true"
-        return response
 
     @extend_schema(request=None, parameters=[IDEMPOTENCY], responses=PushItemDetailSerializer)
     @action(detail=True, methods=["post"])
     def claim(self, request, pk=None):
         item = self.get_object()  # out of scope: 404 before anything else
-        return self._feedback(request, "claim", item, lambda item: services.item_claim(actor=request.user, item=item, via="api"))
+        return self._feedback(request, "claim", item, lambda item: feedback.item_claim(actor=request.user, item=item, via="api"))
 
     @extend_schema(request=CommentInput, parameters=[IDEMPOTENCY], responses=PushItemDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -146,7 +150,7 @@ class PushItemViewSet(ScopedReadOnlyViewSet):
         item = self.get_object()  # out of scope: 404 before anything else
         s = CommentInput(data=request.data)
         s.is_valid(raise_exception=True)
-        return self._feedback(request, "accept", item, lambda item: services.item_accept(actor=request.user, item=item, via="api", **s.validated_data))
+        return self._feedback(request, "accept", item, lambda item: feedback.item_accept(actor=request.user, item=item, via="api", **s.validated_data))
 
     @extend_schema(request=ReasonInput, parameters=[IDEMPOTENCY], responses=PushItemDetailSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
@@ -154,7 +158,7 @@ class PushItemViewSet(ScopedReadOnlyViewSet):
         item = self.get_object()  # out of scope: 404 before anything else
         s = ReasonInput(data=request.data)
         s.is_valid(raise_exception=True)
-        return self._feedback(request, "return", item, lambda item: services.item_return(actor=request.user, item=item, via="api", **s.validated_data))
+        return self._feedback(request, "return", item, lambda item: feedback.item_return(actor=request.user, item=item, via="api", **s.validated_data))
 
     @extend_schema(request=ReassignInput, parameters=[IDEMPOTENCY], responses=PushItemDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -165,7 +169,7 @@ class PushItemViewSet(ScopedReadOnlyViewSet):
         target = Department.objects.filter(code=s.validated_data["department"]).first()
         if target is None:
             raise ApplicationError(_("部门代码“%(code)s”不存在") % {"code": s.validated_data["department"]}, code="bad_department")
-        return self._feedback(request, "reassign", item, lambda item: services.item_reassign(
+        return self._feedback(request, "reassign", item, lambda item: feedback.item_reassign(
             actor=request.user, item=item, department=target, reason=s.validated_data["reason"], via="api"))
 
     @extend_schema(request=ResultInput, parameters=[IDEMPOTENCY], responses=PushItemDetailSerializer)
@@ -174,14 +178,29 @@ class PushItemViewSet(ScopedReadOnlyViewSet):
         item = self.get_object()  # out of scope: 404 before anything else
         s = ResultInput(data=request.data)
         s.is_valid(raise_exception=True)
-        return self._feedback(request, "finish", item, lambda item: services.item_finish(actor=request.user, item=item, via="api", **s.validated_data))
+        return self._feedback(request, "finish", item, lambda item: feedback.item_finish(actor=request.user, item=item, via="api", **s.validated_data))
+
+
+def record_key(raw: str) -> str:
+    """The client's header as an idempotency key: kept when it is a valid client key, else (any
+    other string up to 100 characters, as this API has always accepted) its SHA-256."""
+    raw = raw[:100]
+    return raw if idempotency.KEY_PATTERN.match(raw) else "h:" + hashlib.sha256(raw.encode()).hexdigest()[:62]
+
+
+def operation(name: str, item) -> str:
+    """One feedback call on one item: a key reused for another call is refused."""
+    return f"push.{name}:{item.pk}"
+
+
+def _reused(key, user) -> ApplicationError:
+    earlier = IdempotencyRecord.objects.filter(actor_id=user.pk, key=key).first()
+    name, _sep, item_id = (earlier.operation if earlier else "").removeprefix("push.").partition(":")
+    return ApplicationError(_("该幂等键已用于另一次调用（事项 %(item)s，动作 %(action)s）") % {"item": item_id or "—", "action": name or "—"},
+                            code="idempotency_key_reused")
 
 
 def _plain(data):
-    import json
-
-    from rest_framework.utils.encoders import JSONEncoder
-
     return json.loads(json.dumps(data, cls=JSONEncoder))
 
 
@@ -192,8 +211,8 @@ class ClueSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Clue
-        fields = ["id", "number", "text", "place", "credit_code", "division_code", "lng", "lat", "state", "state_label", "department",
-                  "department_name", "suggested", "assigned_at", "report", "reported_at", "created_at"]
+        fields = ["id", "number", "source", "text", "place_name", "place", "credit_code", "division_code", "lng", "lat", "state",
+                  "state_label", "department", "department_name", "suggested", "assigned_at", "report", "reported_at", "created_at"]
         read_only_fields = fields
 
 
@@ -204,7 +223,7 @@ class ClueViewSet(ScopedReadOnlyViewSet):
     serializer_class = ClueSerializer
 
     def get_queryset(self):
-        return queries.clues(self.request.user).order_by("-id")
+        return clue_queries.clues(self.request.user).order_by("-id")
 
     @extend_schema(request=ResultInput, responses=ClueSerializer)
     @action(detail=True, methods=["post"])
@@ -212,7 +231,8 @@ class ClueViewSet(ScopedReadOnlyViewSet):
         clue = self.get_object()
         s = ResultInput(data=request.data)
         s.is_valid(raise_exception=True)
-        return Response(ClueSerializer(services.clue_report(actor=request.user, clue=clue, report=s.validated_data["result"])).data)
+        return Response(ClueSerializer(clue_services.clue_report(actor=request.user, clue=clue, report=s.validated_data["result"],
+                                                                 via="api")).data)
 
 
 def register(router):

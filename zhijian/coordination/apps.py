@@ -6,3 +6,13 @@ class CoordinationConfig(AppConfig):
     name = "zhijian.coordination"
     label = "coordination"
     verbose_name = _("协同监管")
+
+    def ready(self):
+        # Imported once the apps are loaded (models): the procedure registers itself, and a clue
+        # recorded anywhere is offered the departments the push rules would send it to.
+        from zhijian.clues import intake
+
+        from . import feedback  # noqa: F401  (registers the PUSH_ITEM procedure)
+        from .rules import suggest_departments
+
+        intake.register_suggester(suggest_departments)

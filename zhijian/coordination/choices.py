@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+PUSH_PROCEDURE = "coordination.pushitem"  # the push item's procedure: steps, trace entries, events
+
 
 class Principle(models.TextChoices):
     APPROVAL = "approval", _("谁审批谁监管")
@@ -36,17 +38,3 @@ class PushAction(models.TextChoices):
     RETURN = "return", _("退回")
     REASSIGN = "reassign", _("转办")
     FINISH = "finish", _("办结")
-
-
-class ClueState(models.TextChoices):
-    RECORDED = "recorded", _("待指派")
-    ASSIGNED = "assigned", _("已移交")
-    RETURNED = "returned", _("部门退回")
-    REPORTED = "reported", _("已反馈")
-
-
-class ClueAction(models.TextChoices):
-    RECORD = "record", _("登记线索")
-    ASSIGN = "assign", _("指派部门")
-    RETURN = "return", _("部门退回")
-    REPORT = "report", _("部门反馈")

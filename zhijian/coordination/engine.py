@@ -30,6 +30,8 @@ from functools import lru_cache
 
 import jieba
 
+from .models import PushRule, RuleSetRevision
+
 jieba.setLogLevel(logging.WARNING)
 
 # GB/T 4754-2017 sections and their two-digit divisions.
@@ -175,8 +177,6 @@ def compile_rules(rules, revision: int = 0) -> Index:
 
 
 def active_rules():
-    from .models import PushRule
-
     return PushRule.objects.filter(active=True, matter__active=True).select_related("matter").prefetch_related("matter__departments").order_by("id")
 
 
@@ -186,8 +186,6 @@ _cache_lock = threading.Lock()
 
 def current_index() -> Index:
     """The compiled active rules, rebuilt when the rule-set revision moved."""
-    from .models import RuleSetRevision
-
     revision = RuleSetRevision.objects.filter(pk=1).values_list("value", flat=True).first() or 0
     cached = _cache.get("active")
     if cached is not None and cached.revision == revision:
@@ -201,3 +199,15 @@ def current_index() -> Index:
 def departments_for(rule: CompiledRule, division_code: str) -> list[int]:
     """The matter's departments whose jurisdiction covers ``division_code``."""
     return [d for d, prefixes in rule.departments if any(division_code.startswith(p) for p in prefixes)]
+
+
+def targets(matches, division_code: str, skip: set | None = None) -> list[tuple[Match, int]]:
+    """(match, department id) per (matter, department) covering ``division_code``, first matching
+    rule wins; ``skip``: (matter, department) pairs already served."""
+    out: dict[tuple[int, int], tuple[Match, int]] = {}
+    for m in matches:
+        for dept in departments_for(m.rule, division_code):
+            key = (m.rule.matter_id, dept)
+            if key not in out and not (skip and key in skip):
+                out[key] = (m, dept)
+    return list(out.values())

@@ -7,7 +7,7 @@ back, the registration stands, and the dispatcher pushes the event later.
 
 Set-based either way: the handler gets a list of events (the dispatcher hands it every
 ``entity.*`` event of a claimed batch), so an import chunk of 5,000 codes — or 200 single
-registrations — is pushed by one ``services.push_events`` call: one query for the entities,
+registrations — is pushed by one ``push.push_events`` call: one query for the entities,
 matching in memory, bulk writes. It runs with the events' exactly-once markers, so one registry
 event creates its push items once; the items' unique key (entity, matter, department, event) and
 the village task's (entity, source_ref) check hold even if the handler were run twice some other
@@ -18,9 +18,7 @@ from __future__ import annotations
 from zhijian.core import events
 from zhijian.core.transactions import no_flush_wait
 
-from . import services
-
-RELEVANT_FIELDS = services.RELEVANT_FIELDS
+from . import push, villages
 
 
 def _entities_in(event) -> int:
@@ -51,7 +49,7 @@ def _no_flush_wait() -> None:
 def push_on_entity_events(evs) -> None:
     if not events.inline():  # the writer's own commit stays durable
         _no_flush_wait()
-    services.push_events(list(evs))
+    push.push_events(list(evs))
 
 
 def _pushes_in(event) -> int:
@@ -60,11 +58,11 @@ def _pushes_in(event) -> int:
 
 # One chunk's village tasks per call (and per claim): a worker never takes a burst's whole backlog
 # of village work while the next import chunks wait for their inboxes.
-@events.handler(services.VILLAGE_EVENT, name="coordination.village", batch=5000, weigh=_pushes_in)
+@events.handler(push.VILLAGE_EVENT, name="coordination.village", batch=5000, weigh=_pushes_in)
 def village_tasks(evs) -> None:
-    services.villages_from_events(list(evs))
+    villages.villages_from_events(list(evs))
 
 
 def push_on_entity_event(event) -> None:
     """One event: the same path with a batch of one."""
-    services.push_events([event])
+    push.push_events([event])

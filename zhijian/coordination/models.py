@@ -1,4 +1,4 @@
-"""Coordinated supervision (C1 push, C2 feedback, C4 clue transfer).
+"""Coordinated supervision (C1 push, C2 feedback; C4's clues are ``zhijian.clues``).
 
 Push rules are data: a supervision matter names the responsible departments and the time limit,
 its rules say which entities it covers (industry code prefixes, business-scope keywords,
@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from zhijian.core.models import TimeStamped
+from zhijian.core.models import TimeStamped, WorkflowStep
 from zhijian.core.scoping import ScopedManager, register_scoped
 
-from .choices import OPEN_PUSH_STATES, ClueState, Principle, PushAction, PushState, PushTrigger
+from .choices import OPEN_PUSH_STATES, PUSH_PROCEDURE, Principle, PushAction, PushState, PushTrigger
 
 
 def split_list(value: str) -> list[str]:
@@ -203,137 +203,24 @@ class PushItem(models.Model):
     def is_overdue(self, now=None) -> bool:
         return self.is_open and self.due_at is not None and (now or timezone.now()) > self.due_at
 
-    def creation_step(self) -> PushStep:
-        """The first entry of the timeline of an item the system pushed, from the item itself (not
-        stored: an import chunk would write ~30,000 of them). It is what the stored one said."""
-        return PushStep(item=self, action=PushAction.CREATE, from_state="", to_state=PushState.PUSHED, actor=None, via="system",
-                        comment=self.matched_on, at=self.created_at)
+    @property
+    def steps(self):
+        """The stored steps of the item's timeline (``core.WorkflowStep``), oldest first."""
+        return WorkflowStep.objects.filter(procedure=PUSH_PROCEDURE, object_id=self.pk).select_related("actor").order_by("at", "id")
 
-    def timeline(self) -> list[PushStep]:
+    def creation_step(self) -> WorkflowStep:
+        """The first entry of the timeline of an item the system pushed, from the item itself (not
+        stored: an import chunk would write ~30,000 of them). It is what a stored one would say."""
+        return WorkflowStep(procedure=PUSH_PROCEDURE, object_id=self.pk, division_code=self.division_code, entity_id=self.entity_id,
+                            action=PushAction.CREATE, from_state="", to_state=PushState.PUSHED, actor=None, via="system",
+                            department_id=self.department_id, comment=self.matched_on, at=self.created_at)
+
+    def timeline(self) -> list[WorkflowStep]:
         """Every step, oldest first. Items a person created (reassignment, replay) and items pushed
         before the creation step was dropped have a stored ``create`` step; the others start with
         :meth:`creation_step`."""
-        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("steps")
-        steps = list(prefetched if prefetched is not None else self.steps.select_related("actor"))
+        steps = list(self.steps)
         if not any(s.action == PushAction.CREATE for s in steps):
             steps.insert(0, self.creation_step())
         return steps
 
-
-class PushStep(models.Model):
-    """The item's timeline: every state move, by whom, by hand or through the API."""
-
-    item = models.ForeignKey(PushItem, verbose_name=_("推送事项"), on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(_("动作"), max_length=16)
-    from_state = models.CharField(_("原状态"), max_length=16, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                              db_index=False)  # read through the item only
-    via = models.CharField(_("途径"), max_length=8, default="web")
-    comment = models.CharField(_("说明"), max_length=1000, blank=True)
-    at = models.DateTimeField(_("时间"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("推送流转记录")
-        verbose_name_plural = _("推送流转记录")
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.item_id} {self.action}"
-
-
-class FeedbackReceipt(models.Model):
-    """The first answer to an API feedback call under an ``Idempotency-Key``: a replay gets it again."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("调用人"), on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(_("幂等键"), max_length=100)
-    item = models.ForeignKey(PushItem, verbose_name=_("推送事项"), on_delete=models.CASCADE, related_name="+")
-    action = models.CharField(_("动作"), max_length=16)
-    status_code = models.PositiveSmallIntegerField(_("状态码"))
-    body = models.JSONField(_("响应"), default=dict)
-    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("反馈回执")
-        verbose_name_plural = _("反馈回执")
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="feedback_receipt_once")]
-
-    def __str__(self):
-        return self.key
-
-
-@register_scoped
-class Clue(TimeStamped):
-    """A clue (线索) a village or town found about another department's matter (C4).
-
-    Scoped by the division where it was found: the recording side sees it by division, the
-    assigned department by its jurisdiction (and only its own clues, see ``queries.clues``).
-    """
-
-    scope_field = "division_code"
-
-    number = models.CharField(_("线索编号"), max_length=40, blank=True, db_index=True)
-    # What the clue came from when another business line raised it (``grid:case:<id>`` for a routed
-    # grid case): that line finds its clue again, and hears the department's answer, by this.
-    source_ref = models.CharField(_("来源标识"), max_length=64, blank=True, db_index=True)
-    text = models.TextField(_("线索内容"))
-    place = models.CharField(_("地点"), max_length=300, blank=True)
-    entity = models.ForeignKey("entities.MarketEntity", verbose_name=_("市场主体"), null=True, blank=True, on_delete=models.PROTECT, related_name="clues")
-    division_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
-    lng = models.FloatField(_("经度"), null=True, blank=True)
-    lat = models.FloatField(_("纬度"), null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    matter = models.ForeignKey(SupervisionMatter, verbose_name=_("监管事项"), null=True, blank=True, on_delete=models.PROTECT, related_name="clues")
-    suggested = models.JSONField(_("建议部门"), default=list, blank=True)
-    department = models.ForeignKey("org.Department", verbose_name=_("承办部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="clues")
-    state = models.CharField(_("状态"), max_length=16, choices=ClueState.choices, default=ClueState.RECORDED, db_index=True)
-    assigned_at = models.DateTimeField(_("移交时间"), null=True, blank=True)
-    report = models.TextField(_("部门反馈"), blank=True)
-    reported_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
-    version = models.PositiveIntegerField(default=1)
-
-    objects = ScopedManager()
-
-    class Meta:
-        verbose_name = _("移交线索")
-        verbose_name_plural = _("移交线索")
-        ordering = ["-id"]
-
-    def __str__(self):
-        return self.number or f"#{self.pk}"
-
-    def get_absolute_url(self):
-        return reverse("coordination:clue_detail", args=[self.pk])
-
-
-class ClueStep(models.Model):
-    """The clue's timeline, seen by both sides."""
-
-    clue = models.ForeignKey(Clue, verbose_name=_("线索"), on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(_("动作"), max_length=16)
-    from_state = models.CharField(_("原状态"), max_length=16, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    department = models.ForeignKey("org.Department", verbose_name=_("部门"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    comment = models.CharField(_("说明"), max_length=1000, blank=True)
-    at = models.DateTimeField(_("时间"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("线索流转记录")
-        verbose_name_plural = _("线索流转记录")
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.clue_id} {self.action}"
-
-
-class ClueAttachment(models.Model):
-    clue = models.ForeignKey(Clue, verbose_name=_("线索"), on_delete=models.CASCADE, related_name="attachments")
-    upload = models.ForeignKey("security.StoredUpload", verbose_name=_("文件"), on_delete=models.PROTECT, related_name="+")
-
-    class Meta:
-        verbose_name = _("线索附件")
-        verbose_name_plural = _("线索附件")
-
-    def __str__(self):
-        return str(self.upload_id)

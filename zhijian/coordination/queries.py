@@ -1,11 +1,11 @@
-"""Reads, always scoped: department staff see their own department's items and clues only."""
+"""Reads, always scoped: department staff see their own department's items only (clues: ``clues.queries``)."""
 from __future__ import annotations
 
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from .choices import OPEN_PUSH_STATES
-from .models import Clue, PushItem
+from .models import PushItem
 
 
 def push_items(user):
@@ -26,10 +26,3 @@ def inbox(user, *, state: str = "", only_open: bool = True):
     late = Q(state__in=OPEN_PUSH_STATES, due_at__lt=now)
     return qs.annotate(late_rank=Case(When(late, then=Value(0)), default=Value(1), output_field=IntegerField())).order_by(
         "late_rank", "due_at", "id")
-
-
-def clues(user):
-    qs = Clue.objects.scoped(user).select_related("department", "entity", "recorded_by", "matter")
-    if getattr(user, "department_id", None):
-        qs = qs.filter(department_id=user.department_id)
-    return qs

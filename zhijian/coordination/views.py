@@ -1,4 +1,5 @@
-"""Pages: the department inbox, push items, clues, rule administration and replay. Thin views."""
+"""Pages: the department inbox, push items, clue transfer (C4, over ``zhijian.clues``), rule
+administration and replay. Thin views."""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -8,14 +9,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from zhijian.clues import intake as clue_intake
+from zhijian.clues import queries as clue_queries
+from zhijian.clues import services as clue_services
+from zhijian.clues.choices import ClueAction, ClueSource
+from zhijian.clues.workflow import RECORDERS as CLUE_RECORDERS
 from zhijian.core.errors import ApplicationError
 from zhijian.entities.models import MarketEntity
 from zhijian.org.models import Department
 
-from . import queries, services
+from . import feedback, queries, replay as replays, rules as rule_admin
 from .choices import PushState
 from .forms import ClueForm, MatterForm, RuleForm
-from .models import PushItem, PushReplay, PushRule, SupervisionMatter
+from .models import PushReplay, PushRule, SupervisionMatter
 
 
 def _departments_covering(division_code):
@@ -29,7 +35,7 @@ def inbox(request):
     state = state if state in PushState.values else ""
     items = list(queries.inbox(request.user, state=state)[:200])
     for item in items:
-        item.actions = services.allowed_actions(item, request.user)
+        item.actions = feedback.allowed_actions(item, request.user)
     return render(request, "coordination/inbox.html", {
         "items": items, "state": state, "states": PushState.choices, "department": request.user.department,
     })
@@ -38,7 +44,7 @@ def inbox(request):
 @login_required
 def item_detail(request, pk):
     item = get_object_or_404(queries.push_items(request.user), pk=pk)
-    actions = services.allowed_actions(item, request.user)
+    actions = feedback.allowed_actions(item, request.user)
     return render(request, "coordination/item_detail.html", {
         "item": item, "actions": actions, "steps": item.timeline(),
         "departments": [d for d in _departments_covering(item.division_code) if d.pk != item.department_id] if "reassign" in actions else [],
@@ -55,16 +61,16 @@ def item_action(request, pk, action):
         raise PermissionDenied
     try:
         if action == "claim":
-            services.item_claim(actor=user, item=item)
+            feedback.item_claim(actor=user, item=item)
         elif action == "accept":
-            services.item_accept(actor=user, item=item, comment=post.get("comment", ""))
+            feedback.item_accept(actor=user, item=item, comment=post.get("comment", ""))
         elif action == "return":
-            services.item_return(actor=user, item=item, reason=post.get("reason", ""))
+            feedback.item_return(actor=user, item=item, reason=post.get("reason", ""))
         elif action == "reassign":
             target = Department.objects.filter(pk=post.get("department") or 0).first() if str(post.get("department", "")).isdigit() else None
-            services.item_reassign(actor=user, item=item, department=target, reason=post.get("reason", ""))
+            feedback.item_reassign(actor=user, item=item, department=target, reason=post.get("reason", ""))
         else:
-            services.item_finish(actor=user, item=item, result=post.get("result", ""))
+            feedback.item_finish(actor=user, item=item, result=post.get("result", ""))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -74,20 +80,22 @@ def item_action(request, pk, action):
     return redirect("coordination:item_detail", item.pk)
 
 
-# --- clues ---------------------------------------------------------------------------------------
+# --- clues (C4) -----------------------------------------------------------------------------------
+
+
+def _can_record(user) -> bool:
+    return user.is_superuser or user.has_role(*CLUE_RECORDERS[ClueSource.VILLAGE])
 
 
 @login_required
 def clue_list(request):
-    clues = queries.clues(request.user)[:200]
-    return render(request, "coordination/clue_list.html", {
-        "clues": clues, "can_record": request.user.has_role(*services.CLUE_RECORDERS),
-    })
+    clues = clue_queries.clues(request.user)[:200]
+    return render(request, "coordination/clue_list.html", {"clues": clues, "can_record": _can_record(request.user)})
 
 
 @login_required
 def clue_new(request):
-    if not request.user.has_role(*services.CLUE_RECORDERS):
+    if not _can_record(request.user):
         raise PermissionDenied(_("您没有登记线索的权限"))
     form = ClueForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -99,57 +107,62 @@ def clue_new(request):
                 form.add_error("credit_code", _("该统一社会信用代码的主体不存在或不在您的辖区内"))
         if not form.errors:
             try:
-                clue = services.clue_record(actor=request.user, text=d["text"], division_code=d["division_code"], place=d["place"],
-                                            entity=entity, lng=d["lng"], lat=d["lat"],
-                                            photos=[request.FILES["photo"]] if request.FILES.get("photo") else [])
+                clue = clue_intake.record(source=ClueSource.VILLAGE, actor=request.user, text=d["text"], division_code=d["division_code"],
+                                          place=d["place"], entity=entity, lng=d["lng"], lat=d["lat"], via="web",
+                                          photos=[request.FILES["photo"]] if request.FILES.get("photo") else [])
             except ApplicationError as exc:
                 messages.error(request, exc.message)
             else:
                 messages.success(request, _("已登记线索 %(n)s") % {"n": clue.number})
-                return redirect(clue)
+                return redirect("coordination:clue_detail", clue.pk)
     return render(request, "coordination/clue_new.html", {"form": form})
 
 
 @login_required
 def clue_detail(request, pk):
-    clue = get_object_or_404(queries.clues(request.user), pk=pk)
-    user = request.user
-    can_assign = clue.state in ("recorded", "returned") and user.has_role(*services.TOWN_OFFICE)
-    is_dept = bool(user.department_id and user.department_id == clue.department_id and user.has_role("department_staff"))
+    clue = get_object_or_404(clue_queries.clues(request.user), pk=pk)
+    actions = clue_services.allowed_actions(clue, request.user)
+    steps = list(clue.steps)
+    names = dict(Department.objects.filter(pk__in={s.department_id for s in steps if s.department_id}).values_list("pk", "name"))
+    for s in steps:
+        s.department_name = names.get(s.department_id, "")
     return render(request, "coordination/clue_detail.html", {
-        "clue": clue, "steps": clue.steps.select_related("actor", "department"), "attachments": clue.attachments.select_related("upload"),
-        "can_assign": can_assign, "can_report": is_dept and clue.state == "assigned",
-        "departments": _departments_covering(clue.division_code) if can_assign else [],
+        "clue": clue, "steps": steps, "attachments": clue.attachments.select_related("upload"),
+        "can_assign": ClueAction.ASSIGN in actions, "can_report": ClueAction.REPORT in actions,
+        "can_dismiss": ClueAction.DISMISS in actions, "verify_clock": clue_queries.verify_clock(clue),
+        "departments": _departments_covering(clue.division_code) if ClueAction.ASSIGN in actions else [],
     })
 
 
 @login_required
 @require_POST
 def clue_action(request, pk, action):
-    clue = get_object_or_404(queries.clues(request.user), pk=pk)
+    clue = get_object_or_404(clue_queries.clues(request.user), pk=pk)
     post = request.POST
     try:
         if action == "assign":
             dept = Department.objects.filter(pk=post.get("department")).first() if str(post.get("department", "")).isdigit() else None
-            services.clue_assign(actor=request.user, clue=clue, department=dept, comment=post.get("comment", ""))
+            clue_services.clue_assign(actor=request.user, clue=clue, department=dept, comment=post.get("comment", ""), via="web")
         elif action == "report":
-            services.clue_report(actor=request.user, clue=clue, report=post.get("report", ""))
+            clue_services.clue_report(actor=request.user, clue=clue, report=post.get("report", ""), via="web")
         elif action == "return":
-            services.clue_return(actor=request.user, clue=clue, reason=post.get("reason", ""))
+            clue_services.clue_return(actor=request.user, clue=clue, reason=post.get("reason", ""), via="web")
+        elif action == "dismiss":
+            clue_services.clue_dismiss(actor=request.user, clue=clue, reason=post.get("reason", ""), via="web")
         else:
             raise PermissionDenied
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("线索 %(n)s 已更新") % {"n": clue.number})
-    return redirect(clue)
+    return redirect("coordination:clue_detail", clue.pk)
 
 
 # --- rules ---------------------------------------------------------------------------------------
 
 
 def _need_rule_admin(user):
-    if not (user.is_superuser or user.has_role(*services.RULE_ADMINS)):
+    if not (user.is_superuser or user.has_role(*rule_admin.RULE_ADMINS)):
         raise PermissionDenied(_("只有领导或系统管理员可以维护推送规则"))
 
 
@@ -175,7 +188,7 @@ def matter_edit(request, pk=None):
         d = dict(form.cleaned_data)
         departments = d.pop("departments")
         try:
-            services.matter_save(actor=request.user, matter=matter, departments=departments, **d)
+            rule_admin.matter_save(actor=request.user, matter=matter, departments=departments, **d)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -194,7 +207,7 @@ def rule_edit(request, pk=None):
         d = dict(form.cleaned_data)
         matter = d.pop("matter")
         try:
-            services.rule_save(actor=request.user, matter=matter, rule=rule, **d)
+            rule_admin.rule_save(actor=request.user, matter=matter, rule=rule, **d)
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
@@ -205,14 +218,14 @@ def rule_edit(request, pk=None):
 
 @login_required
 def replay(request):
-    if not (request.user.is_superuser or request.user.has_role(*services.REPLAYERS)):
+    if not (request.user.is_superuser or request.user.has_role(*replays.REPLAYERS)):
         raise PermissionDenied(_("只有领导可以回放推送规则"))
     rules = PushRule.objects.select_related("matter").order_by("matter__code", "id")
     result = None
     if request.method == "POST":
         chosen = [r for r in rules if str(r.pk) in request.POST.getlist("rules")]
         try:
-            result = services.push_replay(actor=request.user, rules=chosen, dry_run=request.POST.get("run") != "1",
+            result = replays.push_replay(actor=request.user, rules=chosen, dry_run=request.POST.get("run") != "1",
                                           division_prefix=(request.POST.get("division_prefix") or "").strip()[:12])
         except ApplicationError as exc:
             messages.error(request, exc.message)
