@@ -59,7 +59,18 @@ def build_city():
 
 @pytest.fixture
 def city(db):
+    _grid_rule_data()
     return build_city()
+
+
+def _grid_rule_data():
+    """The rule data grid/migrations/0006 sets (the grid rules remind 2 working days ahead),
+    again: a transactional test's flush empties it and tests/conftest.py re-seeds only the rules."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("zhijian.grid.migrations.0006_kernel_clocks_clues").rules(apps, None)
 
 
 def drain():
@@ -72,3 +83,17 @@ def drain():
     dispatch()
     failed = list(Event.objects.exclude(last_error="").values_list("type", "last_error"))
     assert not failed, failed  # a handler that raised would only be retried later: make it loud here
+
+
+def sweep(today, *, now=None) -> dict:
+    """The clock registry's one sweep on ``today``, then the handlers (the grid's warnings come
+    from the sweep's ``clock.*`` events). Returns the new warnings, {(item type, level): n}."""
+    from collections import Counter
+
+    from zhijian.deadlines import clocks
+    from zhijian.grid.models import Warning
+
+    before = set(Warning.objects.values_list("id", flat=True))
+    clocks.sweep(today)
+    drain()
+    return dict(Counter((w.item_type, w.level) for w in Warning.objects.exclude(id__in=before)))

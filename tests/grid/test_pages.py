@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from django.test import override_settings
 
-from zhijian.grid import services
+from zhijian.grid import cases, duty, orders
 from zhijian.grid.choices import CaseState, Trigger
 from zhijian.grid.models import GridCase
 
@@ -13,7 +13,7 @@ D = dt.date
 
 @pytest.fixture
 def case(city):
-    return services.case_open(actor=None, trigger=Trigger.REGISTRATION, entity=city.entity, trigger_ref="p1")
+    return cases.case_open(actor=None, trigger=Trigger.REGISTRATION, entity=city.entity, trigger_ref="p1")
 
 
 def test_dispatcher_assigns_and_officer_visits_through_the_pages(city, case, client):
@@ -51,8 +51,8 @@ def test_command_centre_only_for_dispatchers_and_leaders(city, case, client):
     assert client.get("/grid/command/feed.json").status_code == 403
     client.force_login(city.dispatcher)
     assert client.get("/grid/command/").status_code == 200
-    services.duty_start(actor=city.officer, consent=True)
-    services.position_report(actor=city.officer, lng=113.72, lat=23.01, system="gcj02")
+    duty.duty_start(actor=city.officer, consent=True)
+    duty.position_report(actor=city.officer, lng=113.72, lat=23.01, system="gcj02")
     feed = client.get("/grid/command/feed.json").json()
     assert [o["name"] for o in feed["officers"]] == ["李网格"]
     assert [c["id"] for c in feed["cases"]] == [case.pk]
@@ -81,9 +81,9 @@ def test_helper_reports_and_sees_area_items(city, case, client):
 
 
 def test_order_ack_page_flow(city, client):
-    services.duty_start(actor=city.officer, consent=True)
-    services.position_report(actor=city.officer, lng=113.72, lat=23.01, system="gcj02")
-    order = services.order_issue(actor=city.dispatcher, title="紧急巡查", lng=113.72, lat=23.01, wanted=1)
+    duty.duty_start(actor=city.officer, consent=True)
+    duty.position_report(actor=city.officer, lng=113.72, lat=23.01, system="gcj02")
+    order = orders.order_issue(actor=city.dispatcher, title="紧急巡查", lng=113.72, lat=23.01, wanted=1)
     client.force_login(city.officer2)
     assert client.post(f"/grid/orders/{order.pk}/ack/").status_code == 404
     client.force_login(city.officer)
@@ -94,10 +94,10 @@ def test_order_ack_page_flow(city, client):
 
 
 def test_warnings_page_and_acknowledge(city, case, client):
-    from zhijian.grid import alerts
+    from tests.grid.conftest import sweep
     from zhijian.grid.models import Warning
 
-    alerts.sweep(today=case.step_due_on + dt.timedelta(days=3))
+    sweep(case.step_due_on + dt.timedelta(days=3))
     w = Warning.objects.get(item_id=case.pk, level=1)
     assert w.recipient == city.head
     client.force_login(city.officer)
@@ -113,7 +113,7 @@ def test_coordination_village_task_opens_the_grid_case(city):
     """The hand-over: a task.created event for a village grid task opens its case (handler run directly)."""
     from zhijian.core.models import Event
     from zhijian.grid.handlers import open_case_for_village_task
-    from zhijian.supervision import services as sv
+    from zhijian.supervision import tasks as sv
 
     push = Event.objects.create(type="entity.address_changed", payload={})
     task = sv.task_create(actor=None, entity=city.entity, title="首次走访", source="clue", business_line="grid_first_visit",

@@ -1,14 +1,29 @@
 from django.contrib import admin
 
-from .models import Clue, EmergencyOrder, GridCase, RoutingRule, Warning, WarningRun
+from . import routing
+from .models import EmergencyOrder, GridCase, RoutingRule, Warning, WarningRun
 
 
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(admin.ModelAdmin):
+    """Routing rules are legally relevant (谁许可，谁监管): every save and delete here, including the
+    list's "active" column and the bulk delete action, goes through ``routing.rule_save`` /
+    ``routing.rule_delete``, which trace what the rule said before and after."""
+
     list_display = ["priority", "name", "matter", "industry_prefixes", "keywords", "target", "department_code", "active"]
     list_filter = ["target", "matter", "active"]
     list_editable = ["active"]
     search_fields = ["name", "department_code", "keywords"]
+
+    def save_model(self, request, obj, form, change):
+        routing.rule_save(actor=request.user, rule=obj)
+
+    def delete_model(self, request, obj):
+        routing.rule_delete(actor=request.user, rule=obj)
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset:
+            routing.rule_delete(actor=request.user, rule=rule)
 
 
 @admin.register(GridCase)
@@ -20,12 +35,6 @@ class GridCaseAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
-
-
-@admin.register(Clue)
-class ClueAdmin(admin.ModelAdmin):
-    list_display = ["place_name", "kind", "state", "grid", "reporter", "created_at"]
-    readonly_fields = [f.name for f in Clue._meta.fields]
 
 
 @admin.register(Warning)

@@ -1,224 +1,220 @@
-"""C3 信息警示: one set-based sweep over every open time-limited item.
+"""C3 信息警示 for grid cases: who is told when a case's step runs late.
 
-Items: grid cases (their current step's due date), supervision tasks (their due date) and the
-departments' pushed items (their day limit; escalating from the person who claimed the item, else
-the department's head, to the head, then the market regulator of the area). For a
-sweep day ``T`` each warning level is one date range on the item's due date, computed once in
-Python with the working-day calendar:
+The time limits are clocks (``deadlines.clocks``): each case's current step has its step clock,
+and the registry's one sweep over all clocks decides *when* — a reminder ``remind_days`` working
+days before the due date (the grid rules carry 2), overdue the day after it, escalations after
+``DEADLINE_ESCALATE_AFTER_WORKDAYS`` (2 and 5) working days overdue — marking each clock once per
+level and emitting ``clock.reminder`` / ``clock.overdue`` / ``clock.escalated``. This module decides
+*who*: the ``grid.warnings`` handler turns the events of grid cases' step clocks into ``Warning``
+rows along the escalation chain below (data, not SQL), one per (case, step, level) whatever the
+number of deliveries, each batch a ``WarningRun`` traced once. Supervision tasks' clocks
+(procedure ``supervision.task``) are warned the same way (step ``due``; a village's first-visit
+task is followed through its grid case instead), and so are the departments' pushed items by their
+matter's day limit (``coordination.pushitem``: the claimer, else the department's head; then the
+head; then the head of the area's market regulator — ``_push_warnings``).
 
-=====  ==========================================  =============================================
-level  when                                        to whom
-=====  ==========================================  =============================================
-0      ``T ≤ due ≤ T + REMIND working days``       the person (else the unit head)
-1      ``due < T`` (overdue)                        the person (else the unit head)
-2      overdue by more than UNIT_HEAD_AFTER wd      the head (领导) of the item's unit
-3      overdue by more than SUPERVISOR_AFTER wd     the head of the unit's parent (supervising level)
-=====  ==========================================  =============================================
-
-Each (level, item type) is ONE ``INSERT … SELECT … ON CONFLICT DO NOTHING`` over the indexed
-``(state, due)`` range joined to ``EscalationChain`` (bureau → head, parent → head, refreshed at
-the start of the sweep). The unique constraint (item_type, item_id, step, level) means a warning
-is never raised twice, however often or concurrently the sweep runs. Each batch is a
-``WarningRun`` with one trace entry (count and id range) and one ``grid.warnings_raised`` event;
-acknowledging a warning is traced per warning.
+=====  ==============================  ==============================================
+level  clock event                      to whom (``ESCALATION``)
+=====  ==============================  ==============================================
+0      ``clock.reminder``               the case's officer (else the unit head)
+1      ``clock.overdue``                the case's officer (else the unit head)
+2      ``clock.escalated`` (1st)        the head (领导) of the case's unit
+3      ``clock.escalated`` (2nd)        the head of the unit's parent (supervising level)
+=====  ==============================  ==============================================
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
-from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhijian.core import events, trace
 from zhijian.core.errors import ApplicationError, OutOfScope
 from zhijian.core.scoping import in_jurisdiction
-from zhijian.core.transactions import no_flush_wait
-from zhijian.deadlines.workdays import add_workdays
+from zhijian.deadlines import clocks
 from zhijian.org.choices import RoleCode
+from zhijian.org.models import Bureau, Department, User
 
-from .choices import OPEN_STATES, ItemType, WarningLevel
-from .models import DepartmentChain, EscalationChain, GridCase, Warning, WarningRun
+from zhijian.coordination.choices import OPEN_PUSH_STATES, PUSH_PROCEDURE
+from zhijian.coordination.models import PushItem
+from zhijian.coordination.push import VILLAGE_BUSINESS_LINE
+from zhijian.supervision.choices import PROCEDURE as TASK_PROCEDURE
+from zhijian.supervision.models import Task
 
+from .choices import STATE_RULES, ItemType, WarningLevel
+from .models import GridCase, Warning, WarningRun
+from .procedure import GRID_CASE, STEP_CLOCK
 
-def _setting(name, default):
-    return int(getattr(settings, name, default))
+CLOCK_EVENTS = ("clock.reminder", "clock.overdue", "clock.escalated")
 
-
-def thresholds(today: dt.date) -> dict[int, tuple[dt.date | None, dt.date | None]]:
-    """Per level, the inclusive range [low, high] of due dates that raise it on ``today``."""
-    remind = _setting("GRID_WARN_REMIND_WORKDAYS", 2)
-    head = _setting("GRID_WARN_UNIT_HEAD_AFTER", 2)
-    sup = _setting("GRID_WARN_SUPERVISOR_AFTER", 5)
-    one = dt.timedelta(days=1)
-    return {
-        WarningLevel.REMINDER: (today, add_workdays(today, remind)),
-        WarningLevel.OVERDUE: (None, today - one),
-        WarningLevel.UNIT_HEAD: (None, add_workdays(today, -head) - one),
-        WarningLevel.SUPERVISOR: (None, add_workdays(today, -sup) - one),
-    }
-
-
-def _sources():
-    from zhijian.coordination.choices import OPEN_PUSH_STATES, PushState
-    from zhijian.coordination.models import PushItem
-    from zhijian.supervision.choices import OPEN_STATES as TASK_OPEN
-    from zhijian.supervision.models import Task
-
-    return [
-        # item type, table, step expression, due column, open states, extra condition, chain. A
-        # village's grid task (coordination) is followed through its grid case, which carries the limits.
-        (ItemType.GRID_CASE, GridCase._meta.db_table, "c.state", "step_due_on", [str(s) for s in OPEN_STATES], "", "bureau"),
-        (ItemType.TASK, Task._meta.db_table, "'due'", "due_on", [str(s) for s in TASK_OPEN], "c.business_line <> 'grid_first_visit'",
-         "bureau"),
-        # A department's pushed items by their day limit, and by their receipt limit in hours (签收时限)
-        # while nobody has claimed them.
-        (ItemType.PUSH_ITEM, PushItem._meta.db_table, "c.state", "due_on", [str(s) for s in OPEN_PUSH_STATES], "", "department"),
-        (ItemType.PUSH_ITEM, PushItem._meta.db_table, "'receipt'", "due_at", [str(PushState.PUSHED)], "c.deadline_hours IS NOT NULL",
-         "department"),
-    ]
+# The escalation chain, as data: per level, who gets the warning.
+PERSON, UNIT_HEAD, PARENT_HEAD = "person", "unit_head", "parent_head"
+ESCALATION = {
+    WarningLevel.REMINDER: PERSON,
+    WarningLevel.OVERDUE: PERSON,
+    WarningLevel.UNIT_HEAD: UNIT_HEAD,
+    WarningLevel.SUPERVISOR: PARENT_HEAD,
+}
+STEP_OF_RULE = {rule: str(state) for state, rule in STATE_RULES.items()}  # the step a step clock's rule times
 
 
-HOURLY = {"due_at"}  # due columns holding a moment, not a day: thresholds in hours
+def _date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def hour_thresholds(now: dt.datetime) -> dict[int, tuple[dt.datetime | None, dt.datetime | None]]:
-    """Per level, the inclusive range of due moments that raise it at ``now`` (hour limits run on
-    the clock, not on working days: a receipt within 1 hour is meant literally)."""
-    remind = dt.timedelta(minutes=_setting("PUSH_WARN_REMIND_MINUTES", 60))
-    head = dt.timedelta(hours=_setting("PUSH_WARN_UNIT_HEAD_AFTER_HOURS", 2))
-    sup = dt.timedelta(hours=_setting("PUSH_WARN_SUPERVISOR_AFTER_HOURS", 8))
-    tick = dt.timedelta(microseconds=1)
-    return {
-        WarningLevel.REMINDER: (now, now + remind),
-        WarningLevel.OVERDUE: (None, now - tick),
-        WarningLevel.UNIT_HEAD: (None, now - head - tick),
-        WarningLevel.SUPERVISOR: (None, now - sup - tick),
-    }
+def _heads(bureau_ids) -> dict[int, int]:
+    """Each bureau's head: its active leader with the lowest id."""
+    return dict(User.objects.filter(is_active=True, bureau_id__in=bureau_ids, roles__code=RoleCode.LEADER)
+                .values("bureau_id").annotate(first=Min("id")).values_list("bureau_id", "first"))
 
 
-def refresh_chain() -> int:
-    """Rebuild bureau → head / parent → parent's head from org data (leaders, lowest id first)."""
-    from zhijian.org.models import Bureau, User
-
-    heads = dict(User.objects.filter(is_active=True, bureau__isnull=False, roles__code=RoleCode.LEADER)
-                 .values("bureau_id").annotate(first=Min("id")).values_list("bureau_id", "first"))
-    rows = [EscalationChain(bureau_id=b, head_id=heads.get(b), parent_bureau_id=p, parent_head_id=heads.get(p))
-            for b, p in Bureau.objects.values_list("id", "parent_id")]
-    EscalationChain.objects.all().delete()
-    EscalationChain.objects.bulk_create(rows, batch_size=2000)
-    _refresh_departments(heads)
-    return len(rows)
+def _recipient(level, case, heads, parents) -> tuple[int | None, int | None]:
+    """(recipient id, bureau id) of a warning of ``level`` on ``case`` along ``ESCALATION``."""
+    who = ESCALATION[level]
+    if who == PERSON:
+        return case.assignee_id or heads.get(case.bureau_id), case.bureau_id
+    if who == UNIT_HEAD:
+        return heads.get(case.bureau_id), case.bureau_id
+    parent = parents.get(case.bureau_id)
+    return heads.get(parent), parent or case.bureau_id
 
 
-def _refresh_departments(bureau_heads: dict[int, int]) -> None:
-    from zhijian.org.models import Bureau, Department, User
+def _case_warnings(wanted) -> list[tuple[dt.date, int, Warning]]:
+    """Warnings on grid cases' step clocks: (sweep day, level, unsaved row)."""
+    cases = GridCase.objects.only("id", "assignee_id", "bureau_id", "division_code").in_bulk({int(c["object_id"]) for _t, _l, c in wanted})
+    return _warnings(ItemType.GRID_CASE, wanted, cases, lambda c: STEP_OF_RULE[c["rule"]])
 
-    heads = dict(User.objects.filter(is_active=True, department__isnull=False, roles__code=RoleCode.LEADER)
-                 .values("department_id").annotate(first=Min("id")).values_list("department_id", "first"))
+
+def _task_warnings(wanted) -> list[tuple[dt.date, int, Warning]]:
+    """Warnings on supervision tasks' clocks (step ``due``). A village's grid first-visit task is
+    followed through its grid case, which carries the limits: not warned twice."""
+    tasks = (Task.objects.only("id", "assignee_id", "bureau_id", "division_code", "business_line")
+             .exclude(business_line=VILLAGE_BUSINESS_LINE).in_bulk({int(c["object_id"]) for _t, _l, c in wanted}))
+    return _warnings(ItemType.TASK, wanted, tasks, lambda c: "due")
+
+
+def _warnings(item_type, wanted, objs, step_of) -> list[tuple[dt.date, int, Warning]]:
+    """Rows along ``ESCALATION`` for objects with ``assignee_id``/``bureau_id``/``division_code``."""
+    bureau_ids = {o.bureau_id for o in objs.values() if o.bureau_id}
+    parents = dict(Bureau.objects.filter(pk__in=bureau_ids, parent__isnull=False).values_list("id", "parent_id"))
+    heads = _heads(bureau_ids | set(parents.values()))
+    out = []
+    for today, level, c in wanted:
+        obj = objs.get(int(c["object_id"]))
+        if obj is None:
+            continue
+        recipient, bureau = _recipient(level, obj, heads, parents)
+        out.append((today, level, Warning(item_type=item_type, item_id=obj.pk, step=step_of(c), level=level, due_on=_date(c["due_on"]),
+                                          recipient_id=recipient, bureau_id=bureau, division_code=obj.division_code)))
+    return out
+
+
+def _push_warnings(wanted) -> list[tuple[dt.date, int, Warning]]:
+    """Warnings on departments' pushed items (their matter's day limit; step = the item's state):
+    the person who claimed the item, else the department's head; then the head; then the head of
+    the market regulator of the department's area (the bureau whose division is the longest prefix
+    of the department's). Items no longer open (finished, returned, reassigned) are not warned."""
+    items = (PushItem.objects.only("id", "claimed_by_id", "department_id", "division_code", "state")
+             .filter(state__in=OPEN_PUSH_STATES).in_bulk({int(c["object_id"]) for _t, _l, c in wanted}))
+    dept_ids = {i.department_id for i in items.values()}
+    dept_heads = dict(User.objects.filter(is_active=True, department_id__in=dept_ids, roles__code=RoleCode.LEADER)
+                      .values("department_id").annotate(first=Min("id")).values_list("department_id", "first"))
     bureaus: dict[str, int] = {}
     for pk, code in Bureau.objects.order_by("-id").values_list("id", "division_code"):
         bureaus[code] = pk  # lowest id wins
-    rows = []
-    for pk, code in Department.objects.values_list("id", "division_code"):
-        above = next((bureaus[code[:n]] for n in range(len(code), 0, -1) if code[:n] in bureaus), None)
-        rows.append(DepartmentChain(department_id=pk, head_id=heads.get(pk), supervisor_bureau_id=above,
-                                    supervisor_head_id=bureau_heads.get(above)))
-    DepartmentChain.objects.all().delete()
-    DepartmentChain.objects.bulk_create(rows, batch_size=2000)
-
-
-# Per chain: the join, and (recipient, bureau) per level.
-_RECIPIENT = {
-    "bureau": {
-        WarningLevel.REMINDER: ("COALESCE(c.assignee_id, e.head_id)", "c.bureau_id"),
-        WarningLevel.OVERDUE: ("COALESCE(c.assignee_id, e.head_id)", "c.bureau_id"),
-        WarningLevel.UNIT_HEAD: ("e.head_id", "c.bureau_id"),
-        WarningLevel.SUPERVISOR: ("e.parent_head_id", "COALESCE(e.parent_bureau_id, c.bureau_id)"),
-    },
-    "department": {  # the person who claimed the item, else the department's head; then the area's regulator
-        WarningLevel.REMINDER: ("COALESCE(c.claimed_by_id, e.head_id)", "NULL"),
-        WarningLevel.OVERDUE: ("COALESCE(c.claimed_by_id, e.head_id)", "NULL"),
-        WarningLevel.UNIT_HEAD: ("e.head_id", "NULL"),
-        WarningLevel.SUPERVISOR: ("e.supervisor_head_id", "e.supervisor_bureau_id"),
-    },
-}
-
-
-def _join(chain: str) -> str:
-    q = connection.ops.quote_name
-    if chain == "department":
-        return f"LEFT JOIN {q(DepartmentChain._meta.db_table)} e ON e.department_id = c.department_id"
-    return f"LEFT JOIN {q(EscalationChain._meta.db_table)} e ON e.bureau_id = c.bureau_id"
-
-
-def _insert(*, item_type, table, step_sql, due_col, states, extra, level, low, high, run_id, now, chain="bureau") -> int:
-    ops = connection.ops
-    q = ops.quote_name
-    where = [f"c.state IN ({', '.join(['%s'] * len(states))})", f"c.{q(due_col)} IS NOT NULL"]
-    params_where: list = list(states)
-    if extra:
-        where.append(extra)
-    adapt = ops.adapt_datetimefield_value if due_col in HOURLY else ops.adapt_datefield_value
-    if low is not None:
-        where.append(f"c.{q(due_col)} >= %s")
-        params_where.append(adapt(low))
-    if high is not None:
-        where.append(f"c.{q(due_col)} <= %s")
-        params_where.append(adapt(high))
-    recipient, bureau = _RECIPIENT[chain][level]
-    due_sql, due_params = f"c.{q(due_col)}", []
-    if due_col in HOURLY:  # the warning's due day: the moment's local date
-        due_sql, due_params = ops.datetime_cast_date_sql(due_sql, (), settings.TIME_ZONE)
-        due_params = list(due_params)
-    sql = (
-        f"INSERT INTO {q(Warning._meta.db_table)} (item_type, item_id, step, level, due_on, recipient_id, bureau_id, division_code, "
-        f"run_id, raised_at, acknowledged) "
-        f"SELECT %s, c.id, {step_sql}, %s, {due_sql}, {recipient}, {bureau}, c.division_code, %s, %s, %s "
-        f"FROM {q(table)} c {_join(chain)} "
-        f"WHERE {' AND '.join(where)} "
-        f"ON CONFLICT (item_type, item_id, step, level) DO NOTHING"
-    )
-    params = [str(item_type), int(level), *due_params, run_id, ops.adapt_datetimefield_value(now), False, *params_where]
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return max(cur.rowcount, 0)
-
-
-def sweep(*, today: dt.date | None = None, now=None) -> dict[tuple[str, int], int]:
-    """Raise every warning due on ``today`` that has not been raised. Returns {(item type, level): new}."""
-    today = today or timezone.localdate()
-    now = now or timezone.now()
-    refresh_chain()
-    # Each batch commits without waiting for the WAL flush (PostgreSQL): a batch a crash loses is
-    # raised again by the next sweep (the unique key makes the sweep idempotent).
-    out = {}
-    by_day, by_hour = thresholds(today), hour_thresholds(now)
-    for item_type, table, step_sql, due_col, states, extra, chain in _sources():
-        for level, (low, high) in (by_hour if due_col in HOURLY else by_day).items():
-            with transaction.atomic():
-                no_flush_wait()
-                run = WarningRun.objects.create(ran_on=today, item_type=item_type, level=level, at=now)
-                before = Warning.objects.aggregate(hi=Max("id"))["hi"] or 0
-                n = _insert(item_type=item_type, table=table, step_sql=step_sql, due_col=due_col, states=states, extra=extra, level=level,
-                            low=low, high=high, run_id=run.pk, now=now, chain=chain)
-                if not n:
-                    run.delete()
-                else:
-                    # The batch's ids follow the highest id before it (one sweep at a time: the lease).
-                    span = {"lo": before + 1, "hi": Warning.objects.aggregate(hi=Max("id"))["hi"]}
-                    run.count = n
-                    run.save(update_fields=["count"])
-                    trace.record(actor="sweep:grid.warnings", action="grid.warnings.raise", obj=run, before=None,
-                                 after={"item_type": str(item_type), "level": int(level), "count": n, "ids": [span["lo"], span["hi"]],
-                                        "ran_on": today})
-                    events.emit("grid.warnings_raised", payload={"run_id": run.pk, "item_type": str(item_type), "level": int(level),
-                                                                 "count": n, "ran_on": today},
-                                object_type="grid.warningrun", object_id=str(run.pk))
-            out[(str(item_type), int(level))] = out.get((str(item_type), int(level)), 0) + n
+    above = {}
+    for pk, code in Department.objects.filter(pk__in=dept_ids).values_list("id", "division_code"):
+        above[pk] = next((bureaus[code[:n]] for n in range(len(code), 0, -1) if code[:n] in bureaus), None)
+    regulators = _heads({b for b in above.values() if b})
+    out = []
+    for today, level, c in wanted:
+        item = items.get(int(c["object_id"]))
+        if item is None:
+            continue
+        who, head, bureau = ESCALATION[level], dept_heads.get(item.department_id), None
+        if who == PERSON:
+            recipient = item.claimed_by_id or head
+        elif who == UNIT_HEAD:
+            recipient = head
+        else:
+            bureau = above.get(item.department_id)
+            recipient = regulators.get(bureau)
+        out.append((today, level, Warning(item_type=ItemType.PUSH_ITEM, item_id=item.pk, step=str(item.state), level=level,
+                                          due_on=_date(c["due_on"]), recipient_id=recipient, bureau_id=bureau,
+                                          division_code=item.division_code)))
     return out
+
+
+def _is_push_clock(c) -> bool:
+    return c["procedure"] == PUSH_PROCEDURE and c["name"] == "main"
+
+
+def _is_case_clock(c) -> bool:
+    return c["procedure"] == GRID_CASE.name and c["name"] == STEP_CLOCK and c["rule"] in STEP_OF_RULE
+
+
+def _is_task_clock(c) -> bool:
+    return c["procedure"] == TASK_PROCEDURE and c["name"] == "main"
+
+
+# Per item type: which reported clocks are its own, and how they become warnings.
+SOURCES = ((ItemType.GRID_CASE, _is_case_clock, _case_warnings), (ItemType.TASK, _is_task_clock, _task_warnings),
+           (ItemType.PUSH_ITEM, _is_push_clock, _push_warnings))
+
+
+def raise_warnings(evs) -> dict[tuple[str, int], int]:
+    """Warnings for the clocks the sweep reported in ``evs`` (``clock.*`` events, each listing the
+    clocks of one chunk and county): grid cases' step clocks and supervision tasks' clocks (other
+    clocks are ignored). Returns {(item type, level): new warnings}."""
+    wanted: dict = defaultdict(list)  # item type -> [(sweep day, level, clock dict)]
+    for e in evs:
+        p = e.payload or {}
+        level = int(p.get("level", -1))
+        if level not in ESCALATION:
+            continue
+        today = _date(p.get("today") or timezone.localdate())
+        for c in clocks.reported_clocks(p):
+            for item_type, mine, _build in SOURCES:
+                if mine(c):
+                    wanted[item_type].append((today, level, c))
+                    break
+    out = {}
+    for item_type, _mine, build in SOURCES:
+        if not wanted[item_type]:
+            continue
+        by_run: dict[tuple[dt.date, int], list[Warning]] = defaultdict(list)
+        for today, level, row in build(wanted[item_type]):
+            by_run[(today, level)].append(row)
+        for (today, level), rows in sorted(by_run.items()):
+            key = (str(item_type), int(level))
+            out[key] = out.get(key, 0) + _insert_run(today, level, rows, item_type=item_type)
+    return out
+
+
+@transaction.atomic
+def _insert_run(today: dt.date, level: int, rows: list[Warning], *, item_type=ItemType.GRID_CASE) -> int:
+    now = timezone.now()
+    run = WarningRun.objects.create(ran_on=today, item_type=item_type, level=level, at=now)
+    for w in rows:
+        w.run, w.raised_at = run, now
+    Warning.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)  # once per (item, step, level)
+    made = list(Warning.objects.filter(run=run).values_list("id", flat=True).order_by("id"))
+    if not made:
+        run.delete()
+        return 0
+    run.count = len(made)
+    run.save(update_fields=["count"])
+    trace.record(actor="sweep:grid.warnings", action="grid.warnings.raise", obj=run, before=None,
+                 after={"item_type": str(item_type), "level": int(level), "count": len(made), "ids": [made[0], made[-1]],
+                        "ran_on": today})
+    events.emit("grid.warnings_raised", payload={"run_id": run.pk, "item_type": str(item_type), "level": int(level),
+                                                 "count": len(made), "ran_on": today},
+                object_type="grid.warningrun", object_id=str(run.pk))
+    return len(made)
 
 
 @transaction.atomic

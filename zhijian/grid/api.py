@@ -1,13 +1,26 @@
-"""Grid API: scoped, read-only lists and details (writes go through the pages' services)."""
+"""Grid API: scoped lists and details; one write, the phone's clue report.
+
+- ``POST /api/v1/grid/clue-reports/`` (multipart or JSON) with a ``client_key``: 201 with the clue
+  and its case; the same key again: 200 with the first clue, nothing written twice. A position
+  that is not a longitude and latitude: 400 with a Chinese message.
+"""
 from __future__ import annotations
 
 import django_filters
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
 
 from zhijian.core.api import ScopedReadOnlyViewSet
+from zhijian.core.idempotency import KEY_PATTERN
 
+from zhijian.clues.choices import ClueKind
+from zhijian.clues.models import Clue
+
+from . import reports
 from .choices import CaseState
-from .models import Clue, EmergencyOrder, GridCase, Warning
+from .models import EmergencyOrder, GridCase, Warning
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -15,6 +28,7 @@ class CaseSerializer(serializers.ModelSerializer):
     credit_code = serializers.CharField(source="entity.credit_code", read_only=True, default="")
     grid_name = serializers.CharField(source="grid.name", read_only=True, default=None)
     is_overdue = serializers.SerializerMethodField()
+    step_rule = serializers.CharField(read_only=True, help_text="当前环节的期限规则（其期限计时的规则）")
 
     class Meta:
         model = GridCase
@@ -46,15 +60,50 @@ class CaseViewSet(ScopedReadOnlyViewSet):
 
 
 class GridClueSerializer(serializers.ModelSerializer):
+    """A clue reported from the phone (``clues.Clue``, source 网格员现场报告) and the grid case it opened."""
+
+    case = serializers.SerializerMethodField()
+    address = serializers.CharField(source="place", read_only=True)
+    description = serializers.CharField(source="text", read_only=True)
+
     class Meta:
         model = Clue
-        fields = ["id", "kind", "place_name", "address", "description", "lng", "lat", "grid", "division_code", "state", "created_at"]
+        fields = ["id", "number", "kind", "place_name", "address", "description", "lng", "lat", "grid", "division_code", "state",
+                  "created_at", "case"]
         read_only_fields = fields
 
+    def get_case(self, obj) -> int | None:
+        case = reports.case_of(obj)
+        return case.pk if case is not None else None
 
-class ClueViewSet(ScopedReadOnlyViewSet):
-    queryset = Clue.objects.order_by("-id")
-    serializer_class = GridClueSerializer
+
+class ClueReportIn(serializers.Serializer):
+    client_key = serializers.RegexField(KEY_PATTERN.pattern, help_text="手机生成的客户端编号（8–64 位）：重发同一编号只登记一次")
+    kind = serializers.ChoiceField(choices=ClueKind.choices, default=ClueKind.UNLICENSED)
+    place_name = serializers.CharField(max_length=200)
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    industry_code = serializers.CharField(max_length=5, required=False, allow_blank=True, default="")
+    lng = serializers.FloatField(required=False, allow_null=True, default=None)
+    lat = serializers.FloatField(required=False, allow_null=True, default=None)
+    system = serializers.ChoiceField(choices=["wgs84", "gcj02", "bd09"], default="wgs84", help_text="坐标系（浏览器定位为 wgs84）")
+    accuracy = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+    photo = serializers.FileField(required=False, allow_null=True, default=None)
+
+
+class ClueReportViewSet(viewsets.GenericViewSet):
+    """报告线索 (G2/G4) from the phone: the clue is recorded through the clue intake and opens its
+    grid case. Reading clues: ``/api/v1/clues/``."""
+
+    serializer_class = ClueReportIn
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(request=ClueReportIn, responses={201: GridClueSerializer, 200: GridClueSerializer})
+    def create(self, request):
+        s = ClueReportIn(data=request.data)
+        s.is_valid(raise_exception=True)
+        clue = reports.clue_report(actor=request.user, via="api", **s.validated_data)
+        return Response(GridClueSerializer(clue).data, status=status.HTTP_200_OK if clue.replayed else status.HTTP_201_CREATED)
 
 
 class WarningSerializer(serializers.ModelSerializer):
@@ -97,6 +146,6 @@ class OrderViewSet(ScopedReadOnlyViewSet):
 
 def register(router):
     router.register("grid/cases", CaseViewSet, basename="grid-case")
-    router.register("grid/clues", ClueViewSet, basename="grid-clue")
+    router.register("grid/clue-reports", ClueReportViewSet, basename="grid-clue-report")
     router.register("grid/warnings", WarningViewSet, basename="grid-warning")
     router.register("grid/orders", OrderViewSet, basename="grid-order")

@@ -9,9 +9,11 @@ class GridConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # Imported here, as Django requires: models of other apps may be imported only once the
+        # app registry is ready.
         from zhijian.supervision import requirements
 
-        from .services import CASE_RECORD_KIND, VILLAGE_TASK_LINE
+        from .village import CASE_RECORD_KIND, VILLAGE_TASK_LINE
 
         # The village's first-visit task is worked as a grid case (4+2 visit, notice, re-check,
         # joint handling), where no inspection record is made: its ended case is its proof.

@@ -16,9 +16,10 @@ class CaseState(models.TextChoices):
 OPEN_STATES = (CaseState.PENDING_ASSIGN, CaseState.FIRST_VISIT, CaseState.RECTIFYING, CaseState.JOINT)
 FINAL_STATES = (CaseState.ROUTED, CaseState.CLOSED, CaseState.CANCELLED)
 
-# The deadline rule that limits each open state (see zhijian/deadlines/seed_rules.py and this app's
+# The deadline rule that limits each open state: the rule of the case's step clock in the clock
+# registry while the case is in that state (see zhijian/deadlines/seed_rules.py and this app's
 # migration 0002 for the local rules it adds). The re-check limit counts from the end of the
-# rectification period the written notice gives (default: RECTIFY_RULE from the visit).
+# rectification period the written notice gives (at most RECTIFY_RULE from the visit).
 STATE_RULES = {
     CaseState.PENDING_ASSIGN: "grid.assign",
     CaseState.FIRST_VISIT: "grid.first_visit",
@@ -79,18 +80,6 @@ class VisitKind(models.TextChoices):
 class RouteTarget(models.TextChoices):
     MARKET_REGULATOR = "market_regulator", _("市场监管部门（区县局）")
     DEPARTMENT = "department", _("许可部门（谁许可，谁监管）")
-
-
-class ClueState(models.TextChoices):
-    NEW = "new", _("新报告")
-    CASE_OPENED = "case_opened", _("已立网格事项")
-    DISMISSED = "dismissed", _("不予处理")
-
-
-class ClueKind(models.TextChoices):
-    UNLICENSED = "unlicensed", _("无照经营")
-    ADDRESS = "address", _("地址不符")
-    OTHER = "other", _("其他")
 
 
 class WarningLevel(models.IntegerChoices):

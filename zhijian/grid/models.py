@@ -1,8 +1,10 @@
 """Grid supervision (G1–G4) and time-limit warnings (C3).
 
-``GridCase`` is one entity (or one reported place) and one trigger moving through the explicit
-state machine in ``services.TRANSITIONS``; every open state has a deadline rule and a due date
-(``step_due_on``), which the warning sweep reads with one indexed range query per level.
+``GridCase`` is one entity (or one reported place) and one trigger moving through the transition
+table in ``procedure.GRID_CASE``; its timeline is ``core.WorkflowStep`` (procedure
+``grid.gridcase``). Every open state has a deadline rule (``choices.STATE_RULES``) and its step
+clock in the clock registry (``deadlines.Clock``); ``step_due_on`` is the clock's due date copied
+onto the case for the lists and the command centre (one indexed range per query).
 """
 from __future__ import annotations
 
@@ -16,48 +18,10 @@ from zhijian.core.models import TimeStamped
 from zhijian.core.scoping import ScopedManager, register_scoped
 
 from .choices import (
-    OPEN_STATES, CaseAction, CaseState, ClueKind, ClueState, ItemResult, ItemType, Matter, OrderState, RouteTarget, Trigger,
-    VisitKind, WarningLevel,
+    OPEN_STATES, STATE_RULES, CaseState, ItemResult, ItemType, Matter, OrderState, RouteTarget, Trigger, VisitKind, WarningLevel,
 )
 
 User = settings.AUTH_USER_MODEL
-
-
-@register_scoped
-class Clue(TimeStamped):
-    """A clue reported from the phone (G2/G4): photo and position, even for a place not in the registry."""
-
-    scope_field = "division_code"
-
-    kind = models.CharField(_("线索类型"), max_length=16, choices=ClueKind.choices, default=ClueKind.UNLICENSED)
-    place_name = models.CharField(_("场所名称"), max_length=200)
-    address = models.CharField(_("地址"), max_length=300, blank=True)
-    description = models.TextField(_("情况描述"), blank=True)
-    industry_code = models.CharField(_("疑似行业代码"), max_length=5, blank=True)
-    reporter = models.ForeignKey(User, verbose_name=_("报告人"), on_delete=models.PROTECT, related_name="grid_clues")
-    photo = models.ForeignKey("security.StoredUpload", verbose_name=_("现场照片"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    lng = models.FloatField(_("经度（GCJ-02）"))
-    lat = models.FloatField(_("纬度（GCJ-02）"))
-    raw_lng = models.FloatField(_("原始经度（WGS-84）"), null=True, blank=True)
-    raw_lat = models.FloatField(_("原始纬度（WGS-84）"), null=True, blank=True)
-    accuracy_m = models.FloatField(_("定位精度（米）"), null=True, blank=True)
-    grid = models.ForeignKey("geo.Grid", verbose_name=_("网格"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    division_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
-    entity = models.ForeignKey("entities.MarketEntity", verbose_name=_("关联主体"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    state = models.CharField(_("状态"), max_length=16, choices=ClueState.choices, default=ClueState.NEW)
-
-    objects = ScopedManager()
-
-    class Meta:
-        verbose_name = _("网格线索")
-        verbose_name_plural = _("网格线索")
-        ordering = ["-id"]
-
-    def __str__(self):
-        return self.place_name
-
-    def get_absolute_url(self):
-        return reverse("grid:clue_detail", args=[self.pk])
 
 
 @register_scoped
@@ -71,7 +35,7 @@ class GridCase(TimeStamped):
     trigger = models.CharField(_("触发"), max_length=16, choices=Trigger.choices)
     trigger_ref = models.CharField(_("触发来源编号"), max_length=64, blank=True, help_text=_("如推送批次号、变更记录号"))
     entity = models.ForeignKey("entities.MarketEntity", verbose_name=_("市场主体"), null=True, blank=True, on_delete=models.PROTECT, related_name="grid_cases")
-    clue = models.OneToOneField(Clue, verbose_name=_("线索"), null=True, blank=True, on_delete=models.PROTECT, related_name="case")
+    clue = models.OneToOneField("clues.Clue", verbose_name=_("线索"), null=True, blank=True, on_delete=models.PROTECT, related_name="grid_case")
     task = models.ForeignKey("supervision.Task", verbose_name=_("村级任务"), null=True, blank=True, on_delete=models.SET_NULL, related_name="grid_cases")
     place_name = models.CharField(_("场所名称"), max_length=200, blank=True)
     address = models.CharField(_("地址"), max_length=300, blank=True)
@@ -84,8 +48,7 @@ class GridCase(TimeStamped):
     assignee = models.ForeignKey(User, verbose_name=_("网格监管员"), null=True, blank=True, on_delete=models.PROTECT, related_name="grid_cases")
     received_on = models.DateField(_("村（社区）接收日期"))
     state = models.CharField(_("状态"), max_length=16, choices=CaseState.choices, default=CaseState.PENDING_ASSIGN)
-    step_rule = models.CharField(_("当前环节期限规则"), max_length=60, blank=True)
-    step_started_on = models.DateField(_("当前环节起算日"), null=True, blank=True)
+    # The due date of the current step's clock (deadlines.Clock "step"), kept here for list queries.
     step_due_on = models.DateField(_("当前环节期限"), null=True, blank=True)
     notice_number = models.CharField(_("书面告知书文号"), max_length=60, blank=True)
     notice_deadline = models.DateField(_("整改期限"), null=True, blank=True)
@@ -129,34 +92,13 @@ class GridCase(TimeStamped):
         return bool(self.is_open and self.step_due_on and (today or timezone.localdate()) > self.step_due_on)
 
     @property
+    def step_rule(self) -> str:
+        """The deadline rule of the current step (its clock's rule), "" once the case has ended."""
+        return STATE_RULES.get(self.state, "")
+
+    @property
     def label(self) -> str:
         return self.entity.name if self.entity_id else self.place_name
-
-
-@register_scoped
-class CaseStep(models.Model):
-    """The timeline of a case: every move with who, when, states and the new step's due date."""
-
-    scope_field = "case__division_code"
-
-    case = models.ForeignKey(GridCase, verbose_name=_("事项"), on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(_("操作"), max_length=16, choices=CaseAction.choices)
-    from_state = models.CharField(_("原状态"), max_length=16, choices=CaseState.choices, blank=True)
-    to_state = models.CharField(_("新状态"), max_length=16, choices=CaseState.choices)
-    actor = models.ForeignKey(User, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    comment = models.CharField(_("说明"), max_length=500, blank=True)
-    due_on = models.DateField(_("新环节期限"), null=True, blank=True)
-    at = models.DateTimeField(_("时间"), default=timezone.now)
-
-    objects = ScopedManager()
-
-    class Meta:
-        verbose_name = _("事项步骤")
-        verbose_name_plural = _("事项步骤")
-        ordering = ["at", "id"]
-
-    def __str__(self):
-        return f"{self.case_id} {self.get_action_display()}"
 
 
 @register_scoped
@@ -235,17 +177,6 @@ class RoutingRule(TimeStamped):
 
     def keyword_list(self) -> list[str]:
         return [p.strip() for p in self.keywords.replace("，", ",").split(",") if p.strip()]
-
-
-class NoticeCounter(models.Model):
-    """Per bureau and year, the last 书面告知书 number (gap-free: locked in the issuing transaction)."""
-
-    bureau = models.ForeignKey("org.Bureau", on_delete=models.CASCADE, related_name="+")
-    year = models.PositiveSmallIntegerField()
-    last = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["bureau", "year"], name="grid_notice_counter_key")]
 
 
 # --- G3: duty, positions, emergency orders -------------------------------------------------------
@@ -331,29 +262,9 @@ class OrderRecipient(models.Model):
 # --- C3: warnings --------------------------------------------------------------------------------
 
 
-class EscalationChain(models.Model):
-    """Who a unit's warnings escalate to: refreshed from org data at the start of every sweep so the
-    sweep can join it set-based (one row per bureau; a derived cache, never edited by hand)."""
-
-    bureau = models.OneToOneField("org.Bureau", primary_key=True, on_delete=models.CASCADE, related_name="+")
-    head = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    parent_bureau = models.ForeignKey("org.Bureau", null=True, on_delete=models.SET_NULL, related_name="+")
-    parent_head = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-
-
-class DepartmentChain(models.Model):
-    """Who a department's overdue pushed items escalate to, refreshed with ``EscalationChain``: its
-    head (a leader on its staff) and, as the supervising level, the market regulator of the same
-    area (the bureau whose division is the department's, or the closest above it) and its head."""
-
-    department = models.OneToOneField("org.Department", primary_key=True, on_delete=models.CASCADE, related_name="+")
-    head = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    supervisor_bureau = models.ForeignKey("org.Bureau", null=True, on_delete=models.SET_NULL, related_name="+")
-    supervisor_head = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-
-
 class WarningRun(models.Model):
-    """One sweep's batch of warnings of one level and item type; traced once with a digest of its ids."""
+    """One batch of warnings of one level and item type (``alerts.raise_warnings``, from the clock
+    sweep's events); traced once with a digest of its ids."""
 
     ran_on = models.DateField(_("巡检日"))
     item_type = models.CharField(_("对象类型"), max_length=20, choices=ItemType.choices)
@@ -372,7 +283,9 @@ class WarningRun(models.Model):
 
 @register_scoped
 class Warning(models.Model):
-    """One warning on one time-limited step of one item; raised at most once per level (C3)."""
+    """One warning to one person on one time-limited step of one grid case; raised at most once per
+    level (C3). Rows of supervision tasks and pushed items are history: their clocks now warn
+    through the clock registry."""
 
     scope_field = "division_code"
 
@@ -381,8 +294,8 @@ class Warning(models.Model):
     step = models.CharField(_("环节"), max_length=20)
     level = models.PositiveSmallIntegerField(_("级别"), choices=WarningLevel.choices)
     due_on = models.DateField(_("期限"))
-    # Warnings are written a million at a time by the sweep (INSERT … SELECT): no database FK
-    # constraints (the sweep's joins guarantee the ids) and no single-column indexes the composite
+    # Warnings are written in bulk (a sweep after a holiday can cross many limits at once): no database FK
+    # constraints (the ids come from the cases and bureaus just read) and no single-column indexes the composite
     # inbox index already covers — each would cost a check or an index entry per row.
     recipient = models.ForeignKey(User, verbose_name=_("接收人"), null=True, blank=True, on_delete=models.DO_NOTHING, related_name="grid_warnings",
                                   db_index=False, db_constraint=False)

@@ -4,10 +4,12 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 
+from zhijian.clues.choices import ClueSource
+from zhijian.clues.models import Clue
 from zhijian.geo.models import GridStaff
 
 from .choices import OPEN_STATES, OrderState
-from .models import Clue, EmergencyOrder, GridCase, OrderRecipient, Warning
+from .models import EmergencyOrder, GridCase, OrderRecipient, Warning
 
 
 def cases(user, *, state="", overdue=False, mine=False, today=None):
@@ -36,7 +38,13 @@ def area_items(user):
 
 
 def my_clues(user):
-    return Clue.objects.scoped(user).filter(reporter=user).select_related("grid").order_by("-id")
+    """The clues ``user`` reported from the phone (``clues.Clue``, source 网格员现场报告)."""
+    return Clue.objects.scoped(user).filter(reporter=user, source=ClueSource.GRID_REPORT).select_related("grid").order_by("-id")
+
+
+def reported_clue(user, pk):
+    """One clue reported from the phone, in ``user``'s jurisdiction (404 otherwise)."""
+    return Clue.objects.filter(source=ClueSource.GRID_REPORT).select_related("grid", "reporter").get_scoped_or_404(user, pk=pk)
 
 
 def my_orders(user):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("report/", views.report, name="report"),
     path("clues/<int:pk>/", views.clue_detail, name="clue_detail"),
     path("clues/<int:pk>/photo", views.clue_photo, name="clue_photo"),
+    path("clues/<int:pk>/photo/<int:n>", views.clue_photo, name="clue_photo_n"),
     path("duty/", views.duty, name="duty"),
     path("duty/position/", views.position, name="position"),
     path("duty/orders/", views.my_orders_partial, name="my_orders"),

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,13 +15,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from zhijian.clues.choices import ClueKind
 from zhijian.core.errors import ApplicationError
+from zhijian.core.scoping import in_jurisdiction
 from zhijian.geo.models import Grid
 from zhijian.org.models import User
 
-from . import alerts, queries, services
-from .choices import MATTER_ORDER, CaseState, ClueKind, ItemResult, Matter, OrderState, WarningLevel
-from .models import Clue, DutyStatus, EmergencyOrder, GridCase, Warning
+from . import alerts, cases, orders, queries, reports, routing, visits
+from .duty import duty_end, duty_start, live_positions, position_min_interval, position_report
+from .choices import MATTER_ORDER, OPEN_STATES, CaseState, ItemResult, Matter, WarningLevel
+from .models import DutyStatus, EmergencyOrder, GridCase, Warning
+from .procedure import GRID_CASE, VISITORS
 
 COMMAND_ROLES = ("dispatcher", "leader")
 
@@ -53,17 +59,17 @@ def index(request):
 @login_required
 def case_detail(request, pk):
     case = _case(request, pk)
-    actions = services.allowed_actions(case, request.user)
-    ctx = {"case": case, "actions": actions, "today": timezone.localdate(),
-           "steps": case.steps.select_related("actor"), "visits": case.visits.prefetch_related("items").select_related("officer"),
+    actions = cases.allowed_actions(case, request.user)
+    ctx = {"case": case, "actions": actions, "today": timezone.localdate(), "clock": cases.step_clock(case) if case.is_open else None,
+           "steps": GRID_CASE.timeline(case), "visits": case.visits.prefetch_related("items").select_related("officer"),
            "matters": [(m, Matter(m).label) for m in MATTER_ORDER], "results": ItemResult.choices,
-           "problems": [(m, Matter(m).label) for m in services.open_problems(case)] if case.state == CaseState.RECTIFYING else []}
+           "problems": [(m, Matter(m).label) for m in visits.open_problems(case)] if case.state == CaseState.RECTIFYING else []}
     if "assign" in actions:
         ctx["grids"] = Grid.objects.scoped(request.user).filter(division_code__startswith=case.division_code[:9]).order_by("level", "code")[:200]
-        ctx["people"] = [p for p in User.objects.scoped(request.user).filter(is_active=True, roles__code__in=services.VISITORS).distinct()
-                         .order_by("username")[:300] if services.in_jurisdiction(p, case.division_code)]
+        ctx["people"] = [p for p in User.objects.scoped(request.user).filter(is_active=True, roles__code__in=VISITORS).distinct()
+                         .order_by("username")[:300] if in_jurisdiction(p, case.division_code)]
     if case.state == CaseState.JOINT:
-        ctx["route_preview"] = services.route_for(case)
+        ctx["route_preview"] = routing.route_for(case)
     return render(request, "grid/case_detail.html", ctx)
 
 
@@ -89,21 +95,21 @@ def case_action(request, pk, action):
         if action == "assign":
             grid = Grid.objects.scoped(request.user).filter(pk=p.get("grid") or case.grid_id or 0).first()
             assignee = User.objects.scoped(request.user).filter(pk=p.get("assignee")).first() if p.get("assignee") else None
-            services.case_assign(actor=request.user, case=case, grid=grid, assignee=assignee)
+            cases.case_assign(actor=request.user, case=case, grid=grid, assignee=assignee)
             messages.success(request, _("已分派"))
         elif action == "visit":
-            case = services.visit_first(actor=request.user, case=case, items=_items_from(p, MATTER_ORDER), note=p.get("note", ""),
+            case = cases.visit_first(actor=request.user, case=case, items=_items_from(p, MATTER_ORDER), note=p.get("note", ""),
                                         lng=p.get("lng") or None, lat=p.get("lat") or None, notice_deadline=_date(p.get("notice_deadline")))
             messages.success(request, _("已登记首次走访") + ("，" + _("书面告知书已生成：%(n)s") % {"n": case.notice_number} if case.notice_number else ""))
         elif action == "recheck":
-            services.recheck(actor=request.user, case=case, items=_items_from(p, MATTER_ORDER), note=p.get("note", ""),
+            cases.recheck(actor=request.user, case=case, items=_items_from(p, MATTER_ORDER), note=p.get("note", ""),
                              lng=p.get("lng") or None, lat=p.get("lat") or None)
             messages.success(request, _("已登记复查"))
         elif action == "joint":
-            services.joint_handle(actor=request.user, case=case, resolved=p.get("resolved") == "1", note=p.get("note", ""))
+            cases.joint_handle(actor=request.user, case=case, resolved=p.get("resolved") == "1", note=p.get("note", ""))
             messages.success(request, _("已登记联合处置结果"))
         elif action == "cancel":
-            services.case_cancel(actor=request.user, case=case, reason=p.get("reason", ""))
+            cases.case_cancel(actor=request.user, case=case, reason=p.get("reason", ""))
             messages.success(request, _("已撤销"))
         else:
             raise Http404()
@@ -125,34 +131,39 @@ def notice_pdf(request, pk):
 
 @login_required
 def report(request):
-    """协管员、信息员 (and officers) report a clue with photo and position; they see their area's items."""
+    """协管员、信息员 (and officers) report a clue with photo and position; they see their area's items.
+    The form carries a client key made when it is shown: sending it twice reports once. A refused
+    report is shown again with its message and HTTP 400."""
+    status = 200
     if request.method == "POST":
         p = request.POST
         try:
-            clue = services.clue_report(actor=request.user, kind=p.get("kind", ClueKind.UNLICENSED), place_name=p.get("place_name", ""),
-                                        address=p.get("address", ""), description=p.get("description", ""), photo=request.FILES.get("photo"),
-                                        lng=p.get("lng"), lat=p.get("lat"), accuracy=p.get("accuracy"), system="wgs84")
+            clue = reports.clue_report(actor=request.user, kind=p.get("kind", ClueKind.UNLICENSED), place_name=p.get("place_name", ""),
+                                       address=p.get("address", ""), description=p.get("description", ""), photo=request.FILES.get("photo"),
+                                       lng=p.get("lng"), lat=p.get("lat"), accuracy=p.get("accuracy"), system="wgs84",
+                                       client_key=p.get("client_key", ""), via="web")
             messages.success(request, _("线索已报告，已进入网格“%(grid)s”的事项") % {"grid": clue.grid.name})
             return redirect("grid:report")
         except ApplicationError as e:
             messages.error(request, e.message)
+            status = e.status
     return render(request, "grid/report.html", {"kinds": ClueKind.choices, "area": queries.area_items(request.user)[:100],
-                                                "clues": queries.my_clues(request.user)[:20], "today": timezone.localdate()})
+                                                "clues": queries.my_clues(request.user)[:20], "today": timezone.localdate(),
+                                                "client_key": uuid.uuid4().hex}, status=status)
 
 
 @login_required
 def clue_detail(request, pk):
-    clue = Clue.objects.select_related("grid", "reporter").get_scoped_or_404(request.user, pk=pk)
-    case = GridCase.objects.filter(clue=clue).first()
-    return render(request, "grid/clue_detail.html", {"clue": clue, "case": case})
+    clue = queries.reported_clue(request.user, pk)
+    return render(request, "grid/clue_detail.html", {"clue": clue, "case": reports.case_of(clue), "photos": clue.photos()})
 
 
 @login_required
-def clue_photo(request, pk):
-    clue = Clue.objects.select_related("photo").get_scoped_or_404(request.user, pk=pk)
-    if not clue.photo_id:
+def clue_photo(request, pk, n=0):
+    photos = queries.reported_clue(request.user, pk).photos()
+    if not 0 <= n < len(photos):
         raise Http404()
-    return FileResponse(open(clue.photo.path, "rb"))
+    return FileResponse(open(photos[n].path, "rb"))
 
 
 # --- G3: duty page on the phone, command centre ----------------------------------------------------
@@ -162,7 +173,7 @@ def clue_photo(request, pk):
 def duty(request):
     status = DutyStatus.objects.filter(user=request.user).first()
     return render(request, "grid/duty.html", {"status": status, "orders": queries.my_orders(request.user),
-                                              "interval": services.position_min_interval()})
+                                              "interval": position_min_interval()})
 
 
 @login_required
@@ -170,10 +181,10 @@ def duty(request):
 def duty_toggle(request, action):
     try:
         if action == "start":
-            services.duty_start(actor=request.user, consent=request.POST.get("consent") == "1")
+            duty_start(actor=request.user, consent=request.POST.get("consent") == "1")
             messages.success(request, _("已上岗，正在共享位置"))
         else:
-            services.duty_end(actor=request.user)
+            duty_end(actor=request.user)
             messages.success(request, _("已下岗，位置共享已停止"))
     except ApplicationError as e:
         messages.error(request, e.message)
@@ -184,7 +195,7 @@ def duty_toggle(request, action):
 @require_POST
 def position(request):
     try:
-        status = services.position_report(actor=request.user, lng=request.POST.get("lng"), lat=request.POST.get("lat"),
+        status = position_report(actor=request.user, lng=request.POST.get("lng"), lat=request.POST.get("lat"),
                                           accuracy=request.POST.get("accuracy"), system="wgs84")
     except ApplicationError as e:
         response = JsonResponse({"error": {"code": e.code, "message": e.message, "detail": e.extra}},
@@ -207,7 +218,7 @@ def order_ack(request, pk):
     if order is None:
         raise Http404()
     try:
-        services.order_acknowledge(actor=request.user, order=order)
+        orders.order_acknowledge(actor=request.user, order=order)
     except ApplicationError as e:
         messages.error(request, e.message)
     if request.headers.get("HX-Request"):
@@ -220,13 +231,10 @@ def command(request):
     _need_command(request.user)
     config = {
         "gridsUrl": reverse("geo:grids_geojson"), "entitiesUrl": reverse("geo:entities_geojson"), "feedUrl": reverse("grid:command_feed"),
-        "level": 2, "tileUrl": "", "poll": 5000,
+        "level": 2, "tileUrl": getattr(settings, "TILE_URL", "") or "", "poll": 5000,
         "labels": {"officers": _("在岗人员"), "open": _("在办事项"), "overdue": _("逾期事项"), "pick": _("已选择事发位置"),
                    "due": _("期限"), "reported": _("上报")},
     }
-    from django.conf import settings
-
-    config["tileUrl"] = getattr(settings, "TILE_URL", "") or ""
     return render(request, "grid/command.html", {"config": config, "orders": queries.recent_orders(request.user)})
 
 
@@ -237,12 +245,12 @@ def command_feed(request):
     _need_command(request.user)
     today = timezone.localdate()
     officers = [{"id": s.user_id, "name": str(s.user), "lng": s.lng, "lat": s.lat, "at": timezone.localtime(s.reported_at).isoformat()}
-                for s in services.live_positions(request.user)]
-    cases = [{"id": c.pk, "number": c.number, "label": c.label, "state": c.get_state_display(), "lng": c.lng, "lat": c.lat,
+                for s in live_positions(request.user)]
+    open_cases = [{"id": c.pk, "number": c.number, "label": c.label, "state": c.get_state_display(), "lng": c.lng, "lat": c.lat,
               "due": c.step_due_on.isoformat() if c.step_due_on else "", "overdue": c.is_overdue(today),
               "url": reverse("grid:case_detail", args=[c.pk])}
-             for c in queries.cases(request.user).filter(state__in=services.OPEN_STATES, lng__isnull=False)[:2000]]
-    return JsonResponse({"officers": officers, "cases": cases, "now": timezone.now().isoformat()})
+             for c in queries.cases(request.user).filter(state__in=OPEN_STATES, lng__isnull=False)[:2000]]
+    return JsonResponse({"officers": officers, "cases": open_cases, "now": timezone.now().isoformat()})
 
 
 @login_required
@@ -257,7 +265,7 @@ def order_new(request):
     _need_command(request.user)
     p = request.POST
     try:
-        order = services.order_issue(actor=request.user, title=p.get("title", ""), message=p.get("message", ""), lng=p.get("lng") or None,
+        order = orders.order_issue(actor=request.user, title=p.get("title", ""), message=p.get("message", ""), lng=p.get("lng") or None,
                                      lat=p.get("lat") or None, wanted=p.get("wanted") or 0)
         messages.success(request, _("应急指令已下达给 %(n)s 人") % {"n": order.recipients.count()})
     except ApplicationError as e:
