@@ -63,7 +63,7 @@ def fresh_postgres(url: str) -> None:
 
 def seed_rules(rng: random.Random) -> None:
     """43 departments (city level), 60 matters, 200 rules mixing industry prefixes and scope words."""
-    from zhijian.coordination import services
+    from zhijian.coordination import rules
     from zhijian.entities.synth import TRADES
     from zhijian.org.models import Department
 
@@ -77,15 +77,15 @@ def seed_rules(rng: random.Random) -> None:
     matters = []
     for i in range(60):
         chosen = rng.sample(depts, 1 if i % 3 else 2)
-        matters.append(services.matter_save(actor=None, code=f"m{i:02d}", name=f"监管事项{i:02d}", deadline_rule="grid.first_visit",
-                                            deadline_hours=rng.choice([None, 1, 24]), departments=chosen))
+        matters.append(rules.matter_save(actor=None, code=f"m{i:02d}", name=f"监管事项{i:02d}", deadline_rule="grid.first_visit",
+                                         deadline_hours=rng.choice([None, 1, 24]), departments=chosen))
     for i in range(200):
         kind = i % 3
         # Most industry criteria are whole classes (4 digits); a few are divisions (2 digits) outside retail.
         prefixes = "" if kind == 1 else ",".join({rng.choice(codes) if rng.random() < 0.15 else f"{rng.randint(100, 9699):04d}"
                                                   for _ in range(rng.randint(1, 2))})
         keywords = "" if kind == 0 else ",".join(rng.sample(words, rng.randint(1, 2)))
-        services.rule_save(actor=None, matter=matters[i % 60], name=f"规则{i:03d}", industry_prefixes=prefixes, keywords=keywords)
+        rules.rule_save(actor=None, matter=matters[i % 60], name=f"规则{i:03d}", industry_prefixes=prefixes, keywords=keywords)
 
 
 BASELINE_HANDLER = "bench.push_baseline"

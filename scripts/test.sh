@@ -8,6 +8,8 @@ PG_URL="${ZHIJIAN_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/zhijian}"
 psql "${PG_URL%/*}/postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname='zhijian'" | grep -q 1 \
   || psql "${PG_URL%/*}/postgres" -qc "CREATE DATABASE zhijian" >/dev/null
 
+echo "==> import layers (lint-imports, contracts in .importlinter)"
+lint-imports
 echo "==> tests on SQLite"
 ZHIJIAN_DATABASE_URL= python -m pytest -n 2 --dist loadfile -m "not e2e" "$@"
 echo "==> tests on PostgreSQL"

@@ -21,31 +21,6 @@ def _seed_reference_rows():
 
     for name in ("zhijian.deadlines.migrations.0002_seed_rules_and_holidays", "zhijian.grid.migrations.0002_seed_rules"):
         import_module(name).seed(apps, None)
-    _seed_test_calendar()
-
-
-def _seed_test_calendar():
-    """The suite must pass on whatever day it runs. From late November a deadline can fall in next
-    year, whose holiday schedule neither the library nor data/holidays may know yet; the product then
-    refuses to count (tested on 2099 in tests/deadlines). Tests get such a year as a plain Monday–Friday
-    year with New Year's Day off: one row, which is what makes a year known (see workdays.py)."""
-    import datetime as dt
-
-    from zhijian.deadlines.choices import HolidaySource
-    from zhijian.deadlines.models import Holiday
-    from zhijian.deadlines.workdays import library_knows
-
-    this_year = dt.date.today().year
-    for year in (this_year, this_year + 1):
-        if not library_knows(year) and not Holiday.objects.filter(year=year).exists():
-            Holiday.objects.create(date=dt.date(year, 1, 1), is_off_day=True, name="元旦", year=year,
-                                   source=HolidaySource.LOCAL, note="test suite: the schedule is not published yet")
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        _seed_test_calendar()
 
 
 @pytest.hookimpl(hookwrapper=True)

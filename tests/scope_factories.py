@@ -123,11 +123,13 @@ def _templaterun(div):
     return TemplateRun.objects.create(template=_tasktemplate(div), run_key=str(next(_n)), bureau=make_bureau(div[:4], division_code=div), division_code=div)
 
 
-@factory("supervision.taskstep")
-def _taskstep(div):
-    from zhijian.supervision.models import TaskStep
+@factory("core.workflowstep")
+def _workflowstep(div):
+    from zhijian.core.models import WorkflowStep
 
-    return TaskStep.objects.create(task=_task(div), action="create", to_state="registered")
+    task = _task(div)
+    return WorkflowStep.objects.create(procedure="supervision.task", object_id=task.pk, division_code=div, entity_id=task.entity_id,
+                                       action="create", to_state="registered")
 
 
 @factory("supervision.taskrecord")
@@ -207,31 +209,18 @@ def _inspection(div):
     return _inspection_in(div)
 
 
-@factory("inspections.inspectionclue")
-def _inspection_clue(div):
-    from zhijian.inspections.models import InspectionClue
-
-    i = _inspection_in(div)
-    return InspectionClue.objects.create(inspection=i, entity=i.entity, bureau=i.bureau, division_code=div, description="涉嫌无证经营")
-
-
 # --- grid (G1–G4, C3) ---
 
 
 def _grid_case(div):
-    from zhijian.grid import services
+    from zhijian.grid import cases
 
-    return services.case_open(actor=None, trigger="registration", entity=make_entity(div), trigger_ref=f"t{next(_n)}")
+    return cases.case_open(actor=None, trigger="registration", entity=make_entity(div), trigger_ref=f"t{next(_n)}")
 
 
 @factory("grid.gridcase")
 def _gridcase(div):
     return _grid_case(div)
-
-
-@factory("grid.casestep")
-def _casestep(div):
-    return _grid_case(div).steps.first()
 
 
 def _grid_visit(div):
@@ -250,13 +239,6 @@ def _gridvisit(div):
 @factory("grid.visititem")
 def _gridvisititem(div):
     return _grid_visit(div).items.first()
-
-
-@factory("grid.clue")
-def _gridclue(div):
-    from zhijian.grid.models import Clue
-
-    return Clue.objects.create(place_name=f"无名小店{next(_n)}", reporter=_user(div), lng=113.75, lat=23.02, division_code=div)
 
 
 @factory("grid.dutystatus")
@@ -305,8 +287,19 @@ def _pushitem(div):
     return _push_item(div)
 
 
-@factory("coordination.clue")
+@factory("clues.clue")
 def _clue(div):
-    from zhijian.coordination.models import Clue
+    from zhijian.clues import intake
 
-    return Clue.objects.create(text=f"无证经营线索{next(_n)}", division_code=div, number=f"XS{next(_n)}")
+    bureau = make_bureau(div[:4], division_code=div)
+    return intake.record(source="manual", actor=None, text=f"无证经营线索{next(_n)}", division_code=div, bureau=bureau)
+
+
+@factory("deadlines.clock")
+def _clock(div):
+    import datetime as dt
+
+    from zhijian.deadlines import clocks
+
+    return clocks.start(procedure="tests.item", object_id=next(_n), rule="grid.first_visit", start=dt.date(2026, 3, 2),
+                        division_code=div)

@@ -36,7 +36,7 @@ def test_queryset_scope(label, people):
 
 
 def _api_routes():
-    from zhijian.core.api_urls import router
+    from zhijian.api_urls import router
 
     for prefix, viewset, basename in router.registry:
         qs = getattr(viewset, "queryset", None)

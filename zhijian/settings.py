@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "zhijian.entities",
     "zhijian.deadlines",
     "zhijian.supervision",
+    "zhijian.clues",
     "zhijian.coordination",
     "zhijian.grid",
     "zhijian.draws",
@@ -190,8 +191,9 @@ SPECTACULAR_SETTINGS = {
         "TaskSourceEnum": "zhijian.supervision.choices.TaskSource",
         "PushStateEnum": "zhijian.coordination.choices.PushState",
         "PushTriggerEnum": "zhijian.coordination.choices.PushTrigger",
-        "ClueStateEnum": "zhijian.coordination.choices.ClueState",
-        "GridClueStateEnum": "zhijian.grid.choices.ClueState",
+        "ClueStateEnum": "zhijian.clues.choices.ClueState",
+        "ClueSourceEnum": "zhijian.clues.choices.ClueSource",
+        "ClueKindEnum": "zhijian.clues.choices.ClueKind",
     },
 }
 
@@ -224,7 +226,11 @@ SESSION_COOKIE_AGE = SESSION_ABSOLUTE_AGE
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 REQUIRE_OTP = _env_bool("ZHIJIAN_REQUIRE_OTP", True)
 OTP_TOTP_ISSUER = "智监"
-AUDIT_RETENTION_DAYS = max(180, int(os.environ.get("ZHIJIAN_AUDIT_RETENTION_DAYS", "180")))
+# Never below 184 days: six consecutive months are up to 184 days long (security/dbguard.py).
+AUDIT_RETENTION_DAYS = max(184, int(os.environ.get("ZHIJIAN_AUDIT_RETENTION_DAYS", "184")))
+# Business roles that see personal data unmasked within their jurisdiction (security/masking.py);
+# role codes as data, since security sits below org. org.checks verifies they are roles.
+PERSONAL_DATA_ROLES = ("legal_reviewer", "leader")
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024  # one upload plus its form fields

@@ -1,19 +1,18 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from zhijian.core import views as core_views
+from zhijian import views as project_views
 
 api_v1 = [
-    path("", include("zhijian.core.api_urls")),
+    path("", include("zhijian.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", project_views.home, name="home"),
     path("accounts/", include("zhijian.org.urls")),
     path("security/", include("zhijian.security.urls")),
     path("i18n/setlang/", set_language, name="set_language"),

@@ -15,13 +15,13 @@ NEARBY = {"latitude": 23.018, "longitude": 113.722}
 
 @pytest.fixture
 def world(transactional_db):
-    from zhijian.grid import services
+    from zhijian.grid import cases
     from zhijian.grid.choices import Trigger
     from zhijian.security.otp import ensure_device
 
     c = build_city()
     c.secrets = {u.username: ensure_device(u) for u in (c.dispatcher, c.officer, c.officer2)}
-    c.case = services.case_open(actor=None, trigger=Trigger.REGISTRATION, entity=c.entity, trigger_ref="push:event:e2e")
+    c.case = cases.case_open(actor=None, trigger=Trigger.REGISTRATION, entity=c.entity, trigger_ref="push:event:e2e")
     return c
 
 

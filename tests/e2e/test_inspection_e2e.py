@@ -89,7 +89,7 @@ def visit(transactional_db):
     from zhijian.inspections import loading
     from zhijian.org.choices import BureauLevel
     from zhijian.security.otp import ensure_device
-    from zhijian.supervision import services as tasks
+    from zhijian.supervision import tasks
     from zhijian.supervision.choices import TaskSource
 
     loading.load_laws()

@@ -67,3 +67,57 @@ def test_synthetic_trades_use_real_industry_codes():
     with open(settings.DATA_DIR / "industry" / "gbt4754_2017.csv", encoding="utf-8") as fh:
         codes = {r["code"] for r in csv.DictReader(fh)}
     assert {c for c, _w, _s in TRADES} <= codes
+
+
+SAMPLE = 64 * 1024  # what _iter_csv reads to decide the encoding
+
+
+def _file_cut_at(tmp_path, encoding: str, char: str, shift: int):
+    """A CSV whose encoding sample ends ``shift`` bytes into a run of ``char`` (so the cut falls on
+    every byte of a multi-byte character as ``shift`` varies)."""
+    header = "企业名称,统一社会信用代码,注册地址\n".encode(encoding)
+    width = len(char.encode(encoding))
+    row_text = f"{char * 20},91441900MA4UU9XY3N,东莞市{char * 10}路\n"
+    row = row_text.encode(encoding)
+    rows = []
+    size = len(header)
+    # Enough whole rows that the sample ends inside the run of ``char`` of some row, then padding
+    # ("a" is one byte in both encodings) to put the boundary ``shift`` bytes into a character.
+    while size + len(row) < SAMPLE - len(row):
+        rows.append(row)
+        size += len(row)
+    pad = (SAMPLE - size - 1 - shift) % width
+    first = f"{'a' * (pad + 1)}{char * 60},91441900MA4UU9XY3N,东莞\n".encode(encoding)
+    data = header + b"".join(rows) + first + row * 5
+    offset_in_run = SAMPLE - (size + pad + 1)
+    assert offset_in_run > 0 and offset_in_run % width == shift % width  # the cut is where we want it
+    path = tmp_path / f"{encoding}-{ord(char)}-{shift}.csv"
+    path.write_bytes(data)
+    return path, data.decode(encoding)
+
+
+@pytest.mark.parametrize("encoding, char", [
+    ("gb18030", "企"),     # two bytes in GBK/GB18030
+    ("gb18030", "𠀀"),     # four bytes in GB18030 (CJK Extension B)
+    ("gb18030", "😀"),     # four bytes in GB18030
+    ("utf-8", "企"),       # three bytes
+    ("utf-8", "𠀀"),       # four bytes
+])
+def test_encoding_sample_may_end_inside_a_character(tmp_path, encoding, char):
+    """Whatever byte of a multi-byte character the 64 KiB sample ends on, the file is read in its
+    encoding (before the fix a GB18030 file cut inside a character was refused as unknown)."""
+    width = len(char.encode(encoding))
+    for shift in range(width + 1):
+        path, text = _file_cut_at(tmp_path, encoding, char, shift)
+        rows = list(parsing.iter_rows(path))
+        assert rows[0] == ["企业名称", "统一社会信用代码", "注册地址"]
+        assert "\n".join(",".join(r) for r in rows) + "\n" == text
+
+
+def test_a_truncated_gb18030_file_is_still_refused(tmp_path):
+    """The tolerance is for the sample's cut only: a file that really ends inside a character is broken."""
+    data = "企业名称,统一社会信用代码\n东莞商行,91441900MA4UU9XY3N\n".encode("gb18030")[:-2] + "企".encode("gb18030")[:1]
+    path = tmp_path / "cut.csv"
+    path.write_bytes(data)
+    with pytest.raises(parsing.FileProblem):
+        list(parsing.iter_rows(path))

@@ -1,9 +1,10 @@
 """Placement: point in polygon first (level 2 before level 1), else the longest division prefix;
-re-placement and counts follow grid changes."""
+re-placement and counts follow grid changes (the registry reacts to geo's grid events)."""
 import pytest
 
 from tests.factories import make_entity
 from tests.geo.conftest import square
+from zhijian.entities import placing
 from zhijian.geo import placement, services
 from zhijian.geo.coords import gcj02_to_wgs84, out_of_china, wgs84_to_gcj02
 from zhijian.geo.models import Grid
@@ -35,6 +36,14 @@ def test_division_prefix_fallback(grids):
     assert placement.locate(120.0, 30.0, "441900003001").code == "V1"  # point outside every polygon
     assert placement.locate(None, None, "441900999001") is None       # no grid under any prefix
     assert placement.locate(None, None, "") is None
+
+
+def test_locate_many_can_place_as_if_a_grid_were_gone(grids):
+    """``exclude``: the next best grid by polygon, then by division prefix."""
+    v1, t1, v2 = grids["v1"].pk, grids["t1"].pk, grids["v2"].pk
+    assert placement.locate_many([(113.72, 23.02, "")], exclude=[v1]) == [t1]
+    assert placement.locate_many([(None, None, "441900003002")], exclude=[v2]) == [t1]
+    assert placement.locate_many([(113.72, 23.02, "")], exclude=[v1, t1]) == [None]
 
 
 def test_locate_many_agrees_with_locate(grids):
@@ -84,10 +93,10 @@ def test_grid_delete_replaces_its_entities(grids):
 def test_replace_all_is_a_fixed_point(grids):
     make_entity("441900003001", lng=113.72, lat=23.02)
     make_entity("441900004001", lng=113.85, lat=23.05)
-    first = placement.replace_entities()
+    first = placing.entities_replace_all(actor=None)
     assert first.examined == 2 and first.moved == 0
     Grid.objects.filter(code="T2").update(entity_count=99)  # a stale count is repaired
-    placement.replace_entities()
+    placing.entities_replace_all(actor=None)
     assert Grid.objects.get(code="T2").entity_count == 1
 
 
@@ -107,8 +116,8 @@ def test_level1_count_includes_its_level2_grids(grids):
     make_entity("441900003001", lng=113.72, lat=23.02)  # in V1 (child of T1)
     make_entity("441900003001", lng=113.78, lat=23.08)  # in T1 directly
     make_entity("441900004001", lng=113.85, lat=23.05)  # in T2
-    placement.recount()
+    placing.grids_recount()
     assert dict(Grid.objects.values_list("code", "entity_count")) == {"T1": 2, "V1": 1, "V2": 0, "T2": 1}
     Grid.objects.update(entity_count=0)
-    placement.recount(grid_ids=[grids["v1"].pk])  # a child's change recounts its parent too
+    placing.grids_recount([grids["v1"].pk])  # a child's change recounts its parent too
     assert dict(Grid.objects.values_list("code", "entity_count")) == {"T1": 2, "V1": 1, "V2": 0, "T2": 0}

@@ -5,7 +5,8 @@ import pytest
 
 from tests.factories import make_entity, make_user
 from tests.geo.conftest import square
-from zhijian.geo import placement, services
+from zhijian.entities import placing
+from zhijian.geo import services
 from zhijian.geo.models import Grid
 
 
@@ -27,7 +28,7 @@ def jinan_user(db):
 def test_grids_geojson_is_scoped(client, dg_grid, insider, jinan_user):
     services.grid_staff_assign(actor=None, grid=dg_grid, user=insider, role="supervisor")
     make_entity("441900003001", lng=113.72, lat=23.02)
-    placement.recount()  # the registry's own services keep counts; here the map only reads them
+    placing.grids_recount()  # the registry's own services keep counts; here the map only reads them
     client.force_login(insider)
     body = client.get("/geo/grids.geojson").json()
     assert [f["properties"]["code"] for f in body["features"]] == ["T1"]
@@ -50,23 +51,36 @@ def test_grids_geojson_filters_by_level_and_bbox(client, dg_grid, insider):
 
 
 def test_entities_geojson_bbox_scope_and_limit(client, dongguan, insider, jinan_user):
+    """The map's point layer is the registry's (``entities:map_points``); geo's old name redirects to it."""
     inside = [make_entity("441900003001", lng=113.70 + i / 1000, lat=23.02) for i in range(3)]
     make_entity("441900003001", lng=113.95, lat=23.02)  # outside the box
     make_entity("441900003001")  # no coordinates
     client.force_login(insider)
-    assert client.get("/geo/entities.geojson").status_code == 400
-    body = client.get("/geo/entities.geojson?bbox=113.6,22.9,113.8,23.1").json()
+    assert client.get("/entities/map/points.geojson").status_code == 400
+    body = client.get("/entities/map/points.geojson?bbox=113.6,22.9,113.8,23.1").json()
     assert sorted(f["properties"]["credit_code"] for f in body["features"]) == sorted(e.credit_code for e in inside)
     assert body["truncated"] is False
     assert body["features"][0]["geometry"]["type"] == "Point"
-    limited = client.get("/geo/entities.geojson?bbox=113.6,22.9,113.8,23.1&limit=2").json()
+    limited = client.get("/entities/map/points.geojson?bbox=113.6,22.9,113.8,23.1&limit=2").json()
     assert len(limited["features"]) == 2 and limited["truncated"] is True
+    assert client.get("/geo/entities.geojson?bbox=113.6,22.9,113.8,23.1&limit=2", follow=True).json() == limited
     client.force_login(jinan_user)
-    assert client.get("/geo/entities.geojson?bbox=113.6,22.9,113.8,23.1").json()["features"] == []
+    assert client.get("/entities/map/points.geojson?bbox=113.6,22.9,113.8,23.1").json()["features"] == []
+
+
+def test_grid_page_lists_its_entities_from_the_registry(client, dg_grid, insider, jinan_user):
+    e = make_entity("441900003001", lng=113.72, lat=23.02)
+    client.force_login(insider)
+    page = client.get(f"/geo/grids/{dg_grid.pk}/").content.decode()
+    assert f'hx-get="/entities/in-grid/{dg_grid.pk}/"' in page
+    fragment = client.get(f"/entities/in-grid/{dg_grid.pk}/").content.decode()
+    assert e.name in fragment and e.credit_code in fragment
+    client.force_login(jinan_user)
+    assert client.get(f"/entities/in-grid/{dg_grid.pk}/").status_code == 404
 
 
 def test_anonymous_is_sent_to_login(client, dg_grid):
-    for url in ("/geo/map/", "/geo/grids.geojson", "/geo/entities.geojson?bbox=0,0,1,1", "/geo/divisions/", "/geo/grids/"):
+    for url in ("/geo/map/", "/geo/grids.geojson", "/entities/map/points.geojson?bbox=0,0,1,1", "/geo/divisions/", "/geo/grids/"):
         assert client.get(url).status_code == 302
 
 

@@ -74,6 +74,35 @@ def test_record_pdf_has_entity_items_officers_and_number(sealed, client, team):
     assert "NotoSansCJK" in _fonts(doc.upload.path).replace(" ", "").replace("-", "")
 
 
+def test_the_correction_period_runs_on_the_clock_registry(sealed):
+    """The officers' 5 working days are a clock of the registry (rule inspection.max_correction,
+    amount 5) from the visit's day: swept, and recomputed when a provisional year's schedule comes."""
+    from django.utils import timezone
+
+    from zhijian.deadlines.choices import ClockState
+    from zhijian.inspections.correction import correction_clock
+
+    clock = correction_clock(sealed)
+    assert clock is not None and clock.state == ClockState.RUNNING
+    assert (clock.rule_code, clock.amount) == ("inspection.max_correction", 5)
+    assert clock.started_on == timezone.localtime(sealed.finished_at).date()
+    assert clock.due_on == sealed.correction_due and clock.entity_id == sealed.entity_id
+
+
+def test_a_provisional_correction_date_says_so_where_printed(sealed, client):
+    from zhijian.deadlines import rules
+    from zhijian.deadlines.models import Clock
+    from zhijian.inspections import documents
+
+    Clock.objects.filter(procedure="inspections.inspection", object_id=sealed.pk).update(provisional=True)
+    note = rules.provisional_warning({sealed.correction_due.year})
+    assert note in client.get(sealed.get_public_url()).content.decode()
+    pdf = sealed.documents.get(doc_type="correction_order").upload.path
+    with open(pdf, "wb") as fh:
+        fh.write(documents.render_correction(sealed))
+    assert "".join(note.split()) in "".join(_pdf_text(pdf).split())
+
+
 def test_correction_order_pdf_has_the_working_day_deadline(sealed):
     from django.utils import timezone
 
@@ -127,7 +156,7 @@ def test_qr_code_is_on_the_record(sealed):
 def test_task_cannot_be_archived_or_submitted_until_its_record_is_sealed(checklists, team, shop, unit, sync):
     """The requirement registered with the task loop refuses submit/archive without the sealed record."""
     from zhijian.core.errors import ApplicationError
-    from zhijian.supervision import services as tasks
+    from zhijian.supervision import tasks
     from zhijian.supervision.models import Task
 
     task = Task.objects.create(title="餐饮日常检查", entity=shop, division_code=shop.division_code, business_line="catering",

@@ -107,3 +107,39 @@ def test_oversized_attachment_is_refused(sync, checklists, team, shop):
     err = _refused(sync(team[0], body), "attachments[0].data_base64")
     assert "过大" in err["detail"]["attachments[0].data_base64"][0]
     _nothing_written()
+
+
+@pytest.fixture
+def correction_rule(db):
+    """The seeded rule (deadlines seeds "inspection.max_correction": 90 working days); written here
+    too when the database lacks it, so this test checks the inspection side on its own."""
+    import datetime as dt
+
+    from zhijian.deadlines.models import DeadlineRule
+    from zhijian.inspections.correction import CORRECTION_MAX_RULE
+
+    if not DeadlineRule.objects.filter(code=CORRECTION_MAX_RULE).exists():
+        DeadlineRule.objects.create(code=CORRECTION_MAX_RULE, name="现场检查责令限期改正（最长期限）", amount=90,
+                                    legal_basis="系统设置", effective_from=dt.date(2020, 1, 1))
+    return DeadlineRule.objects.filter(code=CORRECTION_MAX_RULE).order_by("-version").first()
+
+
+def test_the_longest_correction_period_is_rule_data(sync, checklists, team, shop, correction_rule):
+    """The limit is the rule in force on the inspection's day, not a constant in the code: a new
+    version of the rule (60 working days) refuses what the old one (90) allowed."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from zhijian.deadlines.models import DeadlineRule
+
+    r = sync(team[0], payload(entity=shop, officers=team, items=items_of("food_sales"), conclusion="correct", correction_days=91))
+    assert "1–90 个工作日" in _refused(r, "correction_days")["detail"]["correction_days"][0]
+    switch = timezone.localdate() - dt.timedelta(days=1)  # the visit started within the last hour
+    DeadlineRule.objects.filter(pk=correction_rule.pk).update(effective_to=switch - dt.timedelta(days=1),
+                                                              effective_from=min(correction_rule.effective_from, switch - dt.timedelta(days=1)))
+    DeadlineRule.objects.create(code=correction_rule.code, name=correction_rule.name, amount=60, legal_basis="地方规定",
+                                effective_from=switch, version=correction_rule.version + 1)
+    r = sync(team[0], payload(entity=shop, officers=team, items=items_of("food_sales"), conclusion="correct", correction_days=61))
+    assert "1–60 个工作日" in _refused(r, "correction_days")["detail"]["correction_days"][0]
+    _nothing_written()

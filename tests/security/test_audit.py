@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.factories import PASSWORD, make_entity, make_user
 from zhijian.core.errors import ApplicationError
-from zhijian.security import audit
+from zhijian.security import audit, services
 from zhijian.security.choices import AuditEvent
 from zhijian.security.models import AuditLog
 
@@ -32,7 +32,7 @@ def test_raw_sql_update_and_delete_are_refused():
     entry = audit.record(AuditEvent.EXPORT, username="someone", detail={"rows": 3})
     with pytest.raises(DatabaseError, match="append-only"):
         raw("UPDATE security_auditlog SET username = 'nobody' WHERE id = %s", [entry.pk])
-    with pytest.raises(DatabaseError, match="younger than 180 days"):
+    with pytest.raises(DatabaseError, match="younger than 184 days"):
         raw("DELETE FROM security_auditlog WHERE id = %s", [entry.pk])
     with pytest.raises(DatabaseError):
         with transaction.atomic():
@@ -54,6 +54,20 @@ def test_rows_past_retention_can_be_deleted_but_not_changed():
     assert AuditLog.objects.filter(pk=old.pk).exists()
 
 
+def test_retention_floor_is_six_months_in_any_month(secadmin):
+    """Six consecutive months are up to 184 days (July to December): a row 182 days old is still
+    inside six months and must stay, whatever the purge asks and whatever raw SQL tries."""
+    raw("INSERT INTO security_auditlog (created_at, username, event, outcome, object_type, object_id, object_repr, detail) "
+        "VALUES (%s, 'six-months', 'export', 'success', '', '', '', '{}')", [timezone.now() - timedelta(days=182)])
+    row = AuditLog.objects.get(username="six-months")
+    with pytest.raises(DatabaseError, match="younger than 184 days"):
+        raw("DELETE FROM security_auditlog WHERE id = %s", [row.pk])
+    with pytest.raises(ApplicationError, match="至少保存 184 天"):
+        services.purge_audit_log(actor=secadmin, older_than_days=181)
+    assert AuditLog.objects.filter(pk=row.pk).exists()
+    assert services.AUDIT_RETENTION_FLOOR_DAYS == 184
+
+
 def test_purge_command_by_security_admin_only_and_logged(secadmin, sysadmin):
     raw("INSERT INTO security_auditlog (created_at, username, event, outcome, object_type, object_id, object_repr, detail) "
         "VALUES (%s, 'ancient', 'export', 'success', '', '', '', '{}')", [timezone.now() - timedelta(days=400)])
@@ -62,7 +76,7 @@ def test_purge_command_by_security_admin_only_and_logged(secadmin, sysadmin):
 
     with pytest.raises(CommandError, match="只有安全管理员"):
         call_command("purge_audit_log", "--by", sysadmin.username, "--older-than-days", "365")
-    with pytest.raises(CommandError, match="至少保存 180 天"):
+    with pytest.raises(CommandError, match="至少保存 184 天"):
         call_command("purge_audit_log", "--by", secadmin.username, "--older-than-days", "30")
     call_command("purge_audit_log", "--by", secadmin.username, "--older-than-days", "365")
     assert not AuditLog.objects.filter(username="ancient").exists()

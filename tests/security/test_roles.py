@@ -6,6 +6,7 @@ from django.test import Client
 from tests.factories import make_entity, make_user
 from zhijian.core.errors import ApplicationError
 from zhijian.entities.models import MarketEntity
+from zhijian.org import services as org_services
 from zhijian.security import services
 from zhijian.security.choices import AuditEvent
 from zhijian.security.models import AuditLog
@@ -21,12 +22,12 @@ def as_user(user):
 
 def test_security_admin_assigns_roles_and_it_is_audited(secadmin):
     person = make_user(username="officer9")
-    services.assign_roles(actor=secadmin, user=person, roles=["enforcement_officer", "legal_reviewer"])
+    org_services.user_roles_assign(actor=secadmin, user=person, roles=["enforcement_officer", "legal_reviewer"])
     assert person.role_codes() == {"enforcement_officer", "legal_reviewer"}
     assert not person.is_staff
     entry = AuditLog.objects.get(event=AuditEvent.ROLE_CHANGE, object_id=str(person.pk))
     assert entry.user == secadmin and entry.detail["after"] == ["enforcement_officer", "legal_reviewer"]
-    services.assign_roles(actor=secadmin, user=person, roles=["audit_admin"])
+    org_services.user_roles_assign(actor=secadmin, user=person, roles=["audit_admin"])
     person.refresh_from_db()
     assert person.is_staff  # administrator roles reach the admin site
 
@@ -34,17 +35,17 @@ def test_security_admin_assigns_roles_and_it_is_audited(secadmin):
 def test_system_admin_cannot_grant_roles(sysadmin):
     person = make_user(username="officer10")
     with pytest.raises(ApplicationError, match="只有安全管理员可以分配角色"):
-        services.assign_roles(actor=sysadmin, user=person, roles=["leader"])
+        org_services.user_roles_assign(actor=sysadmin, user=person, roles=["leader"])
 
 
 def test_admin_roles_cannot_be_combined(secadmin):
     person = make_user(username="officer11")
     with pytest.raises(ApplicationError, match="三员分立：系统管理员、安全管理员、安全审计员不能由同一人兼任。"):
-        services.assign_roles(actor=secadmin, user=person, roles=["system_admin", "audit_admin"])
+        org_services.user_roles_assign(actor=secadmin, user=person, roles=["system_admin", "audit_admin"])
     with pytest.raises(ApplicationError, match="三员分立：管理员不能兼任业务角色。"):
-        services.assign_roles(actor=secadmin, user=person, roles=["security_admin", "leader"])
+        org_services.user_roles_assign(actor=secadmin, user=person, roles=["security_admin", "leader"])
     with pytest.raises(ApplicationError, match="不能修改自己的角色"):
-        services.assign_roles(actor=secadmin, user=secadmin, roles=["security_admin", "audit_admin"][:1])
+        org_services.user_roles_assign(actor=secadmin, user=secadmin, roles=["security_admin", "audit_admin"][:1])
 
 
 def test_administrators_see_no_business_data(sysadmin, secadmin, auditadmin):
@@ -54,14 +55,14 @@ def test_administrators_see_no_business_data(sysadmin, secadmin, auditadmin):
     for admin_user in (sysadmin, secadmin, auditadmin):
         assert MarketEntity.objects.scoped(admin_user).count() == 0
     with pytest.raises(ApplicationError, match="管理员账户不能被授予业务辖区"):
-        services.set_jurisdiction(actor=secadmin, user=sysadmin, own_jurisdiction="4419")
+        org_services.user_jurisdiction_set(actor=secadmin, user=sysadmin, own_jurisdiction="4419")
 
 
 def test_only_security_admin_grants_jurisdiction(secadmin, sysadmin):
     person = make_user("enforcement_officer", username="officer13")
     with pytest.raises(ApplicationError, match="只有安全管理员可以授予辖区"):
-        services.set_jurisdiction(actor=sysadmin, user=person, own_jurisdiction="441900")
-    services.set_jurisdiction(actor=secadmin, user=person, own_jurisdiction="441900")
+        org_services.user_jurisdiction_set(actor=sysadmin, user=person, own_jurisdiction="441900")
+    org_services.user_jurisdiction_set(actor=secadmin, user=person, own_jurisdiction="441900")
     assert person.jurisdiction_prefixes() == ["441900"]
 
 

@@ -9,6 +9,8 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # Connected once the app registry is loaded: Holiday (a model) and workcal (which reads
+        # models) cannot be imported while apps.py itself is being loaded.
         from django.db.models.signals import post_delete, post_save
 
         from zhijian.deadlines.models import Holiday

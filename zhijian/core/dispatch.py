@@ -34,6 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import events, webhooks
+from .models import Event, EventState, HandlerRun, Delivery, WebhookSubscription, DeliveryState
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,6 @@ def fan_out(*, batch: int = 200, lease_seconds: float = 300) -> int:
     ends; handlers that committed are skipped by their markers (exactly-once effects, at-least-once
     delivery).
     """
-    from .models import Event, EventState, HandlerRun
 
     now = timezone.now()
     max_attempts = int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 8))
@@ -182,7 +182,6 @@ def fan_out(*, batch: int = 200, lease_seconds: float = 300) -> int:
 
 def _finish(batch_events: list, errors: dict[int, list[str]], now, max_attempts: int) -> None:
     """Deliveries for the subscribers and the events' new state (in the caller's transaction)."""
-    from .models import Delivery, Event, EventState, WebhookSubscription
 
     subs = [(s, s.prefixes()) for s in WebhookSubscription.objects.filter(active=True).select_related("department")]
     deliveries = []
@@ -212,7 +211,6 @@ def _finish(batch_events: list, errors: dict[int, list[str]], now, max_attempts:
 
 
 def claim_deliveries(*, batch: int, lease_seconds: float) -> list:
-    from .models import Delivery, DeliveryState
 
     now = timezone.now()
     with transaction.atomic():

@@ -50,6 +50,10 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 from .signing import canonical_json
+from django.utils.module_loading import autodiscover_modules
+from .models import Event, HandlerRun
+from django.db import transaction, connection
+from django.utils import timezone
 
 log = logging.getLogger(__name__)
 _inline = contextvars.ContextVar("zhijian_events_inline", default=False)
@@ -106,7 +110,6 @@ def load_handlers(extra: list[str] | None = None) -> None:
     """Import every app's ``handlers`` module plus ``EVENT_HANDLER_MODULES`` and ``extra``."""
     global _loaded
     if not _loaded:
-        from django.utils.module_loading import autodiscover_modules
 
         autodiscover_modules("handlers")
         _loaded = True
@@ -131,7 +134,6 @@ def priority_of(event_type: str) -> int:
 
 def emit(event_type: str, *, payload: dict, division_code: str = "", object_type: str = "", object_id: str = ""):
     """Write one event in the caller's transaction (and run its inline handlers) and return it."""
-    from .models import Event
 
     event = Event.objects.create(
         type=event_type, payload=_plain(payload), division_code=division_code or "", object_type=object_type, object_id=str(object_id or ""),
@@ -158,11 +160,9 @@ def run_inline(evs: list) -> None:
     """Run the inline handlers of just-written events in the caller's transaction, each in a
     savepoint with its ``HandlerRun`` markers. A failure rolls the savepoint back and leaves the
     events to the dispatcher, which runs the handler again (no marker was committed)."""
-    from django.db import transaction
 
     if not evs or not _has_inline({e.type for e in evs}):
         return
-    from .models import HandlerRun
 
     per_handler: dict[str, tuple[Handler, list]] = {}
     for e in evs:
@@ -192,7 +192,6 @@ def emit_many(rows: list[tuple[str, dict, str, str, str]], *, batch_size: int = 
 
     Written by ``bulk_insert`` (one prepared statement or COPY, no per-row SQL compiling): a
     set-based service emits thousands of per-item events at once."""
-    from .models import Event
 
     written = bulk_insert(
         Event,
@@ -258,8 +257,6 @@ def insert_values(model, attnames: list[str], rows: list[list], *, chunk: int = 
     """Insert plain rows (values for ``attnames``, in that order) set-based without building model
     instances; every other field gets its default (computed once per call; ``auto_now(_add)``
     fields: now). Ids are allocated first and returned in row order."""
-    from django.db import connection, transaction
-    from django.utils import timezone
 
     if not rows:
         return []
@@ -322,7 +319,6 @@ def json_text(payload) -> str:
 def emit_rows(rows: list[tuple[str, dict, str, str, str]]) -> list[int]:
     """``emit_many`` for set-based services: the same events, written without building ``Event``
     instances (payloads stored as their canonical JSON); returns the ids."""
-    from .models import Event
 
     ids = insert_values(Event, ["type", "payload", "division_code", "object_type", "object_id", "priority"],
                         [[t, EncodedJSON(json_text(p or {})), d or "", ot or "", str(oid or ""), priority_of(t)]
@@ -338,7 +334,6 @@ def bulk_insert(model, objs: list, *, chunk: int = 5000) -> list:
     no per-row SQL compiling, unlike ``bulk_create``. Field defaults, ``auto_now(_add)`` and the
     database's value adaptation apply as with ``save()``; no signals, no conflict handling (the
     caller checks idempotency first). Runs in (or as) one transaction. Returns ``objs``."""
-    from django.db import connection, transaction
 
     if not objs:
         return objs

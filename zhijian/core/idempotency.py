@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from .errors import ApplicationError
+from .models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 
@@ -74,7 +75,6 @@ def _actor_id(actor) -> int:
 def claim(*, key: str, actor, operation: str) -> Claim:
     """Claim ``key`` for ``actor`` and ``operation`` in the caller's transaction, or find the
     earlier claim (a replay). A key reused for another operation is refused."""
-    from .models import IdempotencyRecord
 
     key = check_key(key)
     actor_id = _actor_id(actor)
@@ -94,7 +94,6 @@ def claim(*, key: str, actor, operation: str) -> Claim:
 
 def lookup(*, key: str, actor, operation: str):
     """The earlier record for ``key`` (or None) without claiming it."""
-    from .models import IdempotencyRecord
 
     rec = IdempotencyRecord.objects.filter(actor_id=_actor_id(actor), key=(key or "").strip()).first()
     if rec is not None and rec.operation != operation[:80]:

@@ -306,7 +306,7 @@ class WorkflowStep(models.Model):
         return f"{self.procedure}#{self.object_id} {self.action}"
 
     def _procedure(self):
-        from .workflow import procedure_of
+        from .workflow import procedure_of  # workflow.py imports this module (its move writes WorkflowStep)
 
         return procedure_of(self.procedure)
 

@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .errors import ApplicationError
+from .models import SigningKey
 
 
 def canonical_json(data) -> bytes:
@@ -100,7 +101,6 @@ def _env_seed() -> bytes | None:
 @transaction.atomic
 def rotate(*, seed: bytes | None = None):
     """Retire the active key and make a new one active. Returns the new ``SigningKey``."""
-    from .models import SigningKey
 
     private = Ed25519PrivateKey.from_private_bytes(seed) if seed else Ed25519PrivateKey.generate()
     public = _raw_public(private)
@@ -115,7 +115,6 @@ def _env_key() -> tuple[str, Ed25519PrivateKey] | None:
     seed = _env_seed()
     if seed is None:
         return None
-    from .models import SigningKey
 
     private = Ed25519PrivateKey.from_private_bytes(seed)
     public = _raw_public(private)
@@ -134,7 +133,6 @@ def active_key() -> tuple[str, Ed25519PrivateKey]:
     env = _env_key()
     if env:
         return env
-    from .models import SigningKey
 
     key = SigningKey.objects.filter(active=True).first()
     if key is None:
@@ -156,7 +154,6 @@ def sign(payload) -> dict:
 
 
 def public_key(kid: str) -> Ed25519PublicKey | None:
-    from .models import SigningKey
 
     raw = SigningKey.objects.filter(kid=kid).values_list("public_key", flat=True).first()
     return Ed25519PublicKey.from_public_bytes(_unb64(raw)) if raw else None

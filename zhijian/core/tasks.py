@@ -3,6 +3,7 @@ from django_tasks import task
 
 from . import events
 from .dispatch import Dispatcher
+from . import trace
 
 
 @task()
@@ -18,6 +19,5 @@ def dispatch_events(batch: int = 200) -> int:
 
 @task()
 def verify_trace() -> dict:
-    from . import trace
 
     return trace.verify().as_dict()

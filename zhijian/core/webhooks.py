@@ -24,6 +24,7 @@ from django.utils import timezone
 from . import trace
 from .errors import ApplicationError
 from .signing import canonical_json
+from .models import Delivery, DeliveryAttempt, DeliveryState, Event, EventState
 
 # uuid5 namespace for idempotency keys: the key is a pure function of (subscription, event).
 _KEY_NAMESPACE = uuid.UUID("6f1c9a4e-2b1d-5c3e-9a7f-7a686a69616e")
@@ -135,7 +136,6 @@ def send(delivery, *, timeout: float | None = None) -> Outcome:
 @transaction.atomic
 def record_outcomes(outcomes: list[Outcome]) -> None:
     """Write the attempt log and move each delivery to delivered, pending (later) or dead."""
-    from .models import Delivery, DeliveryAttempt, DeliveryState
 
     now = timezone.now()
     max_attempts = int(getattr(settings, "WEBHOOK_MAX_ATTEMPTS", 8))
@@ -177,7 +177,6 @@ def _may_replay(actor) -> bool:
 @transaction.atomic
 def delivery_replay(*, delivery, actor):
     """Send a delivery again from a clean slate (any state), with the same idempotency key."""
-    from .models import Delivery, DeliveryState
 
     if not _may_replay(actor):
         raise ApplicationError("只有系统管理员可以重新投递", code="permission_denied")
@@ -198,7 +197,6 @@ def delivery_replay(*, delivery, actor):
 @transaction.atomic
 def event_replay(*, event, actor):
     """Run a failed event's handlers again (those that already succeeded stay skipped)."""
-    from .models import Event, EventState
 
     if not _may_replay(actor):
         raise ApplicationError("只有系统管理员可以重新分发", code="permission_denied")

@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 from . import events, idempotency, trace
 from .errors import ApplicationError, OutOfScope
 from .scoping import in_jurisdiction
+from .models import WorkflowStep
 
 # A guard answers None when the step may go ahead, or the reason (a Chinese sentence) when not.
 Guard = Callable[[Any, Any, dict], "str | None"]
@@ -303,7 +304,6 @@ class Procedure:
                before=None, event_extra=None, emit=True, client_key="", at=None):
         """Write the step, the trace entry and (with ``emit``) the event for a move already made
         (``move`` calls this; a creation calls it with ``from_state=""``)."""
-        from .models import WorkflowStep
 
         division = self.division_of(obj)
         step = WorkflowStep.objects.create(
@@ -327,7 +327,6 @@ class Procedure:
 
     def steps_rows(self, objs_and_steps, *, at=None) -> list:
         """Unsaved ``WorkflowStep`` rows for bulk creation: ``[(obj, action, from_state, actor, comment)]``."""
-        from .models import WorkflowStep
 
         at = at or timezone.now()
         return [
@@ -340,7 +339,6 @@ class Procedure:
 
     def timeline(self, obj):
         """The steps of ``obj``, oldest first."""
-        from .models import WorkflowStep
 
         return WorkflowStep.objects.filter(procedure=self.name, object_id=obj.pk).select_related("actor").order_by("at", "id")
 

@@ -11,18 +11,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from shapely.geometry import shape
-from shapely.prepared import prep
 
+from zhijian.draws import services as draws
+from zhijian.draws.models import DrawPlan
 from zhijian.entities import importer, synth
+from zhijian.entities.models import MarketEntity
+from zhijian.entities.reference import load_industries
 from zhijian.entities.synth import Place
 from zhijian.geo import demo as geo_demo
-from zhijian.geo import reference
 from zhijian.geo.models import Division, Grid, GridStaff
+from zhijian.geo.reference import load_divisions
+from zhijian.inspections import loading
 from zhijian.org.choices import BureauLevel, RoleCode
 from zhijian.org.models import Bureau, Department, Role, User
+from zhijian.security.otp import ensure_device
+from zhijian.supervision import tasks
+from zhijian.supervision.choices import TaskSource
+from zhijian.supervision.models import Task
 
 CITY = "370100"
 CITY_NAME = "济南市"
@@ -60,8 +67,8 @@ class Login:
 
 def build(*, entities: int = 50_000, seed: int = 2026, progress=None, log=print) -> list[Login]:
     log("加载区划与行业（山东省）…")
-    reference.load_divisions(provinces=["37"], progress=progress)
-    reference.load_industries(progress=progress)
+    load_divisions(provinces=["37"], progress=progress)
+    load_industries(progress=progress)
     log("生成演示网格（合成边界）…")
     n_grids = geo_demo.build_demo_grids(CITY, seed=seed)
     log(f"网格 {n_grids} 个")
@@ -73,8 +80,6 @@ def build(*, entities: int = 50_000, seed: int = 2026, progress=None, log=print)
     summary = importer.Importer(progress=(lambda d, t: progress.update_to(d, t)) if hasattr(progress, "update_to") else None).run(path)
     log(summary.line())
     log("加载法律条文与检查清单，生成示范任务…")
-    from zhijian.inspections import loading
-
     loading.load_laws()
     loading.load_checklists()
     _demo_tasks()
@@ -85,11 +90,6 @@ def build(*, entities: int = 50_000, seed: int = 2026, progress=None, log=print)
 
 def _demo_tasks() -> None:
     """Open tasks for the demo officers on a few entities of 解放路街道, so /m/ has work to do."""
-    from zhijian.entities.models import MarketEntity
-    from zhijian.supervision import services as tasks
-    from zhijian.supervision.choices import TaskSource
-    from zhijian.supervision.models import Task
-
     if Task.objects.filter(source_ref="demo").exists():
         return
     dispatcher, officer = User.objects.get(username="dispatcher"), User.objects.get(username="officer1")
@@ -108,9 +108,6 @@ INSPECTORS = ["刘强", "陈静", "杨帆", "黄磊", "周敏", "吴涛", "徐�
 def _demo_draw(units, seed: int) -> None:
     """An executed draw of 历下区 (4 % of class B, food sales, two inspectors each, recusal by home
     street), so the draw pages and the public page have something to show and verify."""
-    from zhijian.draws import services as draws
-    from zhijian.draws.models import DrawPlan
-
     lixia = units["lixia"]
     if DrawPlan.objects.filter(bureau=lixia).exists():
         return
@@ -152,8 +149,6 @@ def _bureaus() -> dict[str, Bureau]:
 
 
 def _people(units) -> list[Login]:
-    from zhijian.security.otp import ensure_device
-
     logins = []
     for username, full_name, roles, unit_key, extra in PEOPLE:
         unit = units[unit_key]

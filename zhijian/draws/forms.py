@@ -58,4 +58,5 @@ class ResultForm(forms.Form):
     # No preselected result: a click on 录入 must not record "未发现问题" nobody chose.
     result = forms.ChoiceField(label=_("检查结果"), choices=[("", _("请选择检查结果")), *InspectionResult.choices])
     note = forms.CharField(label=_("说明"), max_length=500, required=False)
-    inspected_on = forms.DateField(label=_("检查日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    inspected_on = forms.DateField(label=_("检查日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                   help_text=_("留空则取已签章现场检查笔录的检查日期；公示期限自检查日期起算"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zhijian.core.models import TimeStamped
@@ -222,7 +223,12 @@ class DrawItem(models.Model):
     result = models.CharField(_("检查结果"), max_length=20, choices=InspectionResult.choices, blank=True)
     result_note = models.CharField(_("结果说明"), max_length=500, blank=True)
     inspected_on = models.DateField(_("检查日期"), null=True, blank=True)
+    # A copy of the result-publicity clock (``deadlines.clocks``, procedure ``draws.drawitem``) for
+    # lists and the public page; the clock owns it (``handlers`` follows a recomputation).
     publicity_due = models.DateField(_("公示期限"), null=True, blank=True)
+    # A database default too: the execution writes items by COPY without naming this column.
+    publicity_provisional = models.BooleanField(_("公示期限暂定"), default=False, db_default=False,
+                                                help_text=_("期限所跨年度的节假日安排尚未公布，按法定节日和周末暂定"))
     published_at = models.DateTimeField(_("公示时间"), null=True, blank=True)
 
     objects = ScopedManager()
@@ -247,6 +253,4 @@ class DrawItem(models.Model):
         return self.credit_code
 
     def is_overdue(self, today=None) -> bool:
-        from django.utils import timezone
-
         return bool(self.publicity_due and not self.published_at and (today or timezone.localdate()) > self.publicity_due)

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 
+from zhijian.inspections.models import BusinessLine
+from zhijian.org.models import User
+
 from .models import Draw, DrawItem, DrawPlan
 
 
@@ -25,8 +28,6 @@ def items(draw):
 def with_inspector_names(items) -> None:
     """Set ``inspectors`` ("name (cert no)", …) on each item of a page: staff read names, the
     published files keep certificate numbers only."""
-    from zhijian.org.models import User
-
     certs = {c for i in items for c in i.cert_nos}
     names = dict(User.objects.filter(enforcement_cert_no__in=certs).values_list("enforcement_cert_no", "full_name"))
     for i in items:
@@ -35,8 +36,6 @@ def with_inspector_names(items) -> None:
 
 def line_names(codes) -> list[str]:
     """Business-line codes as their names in the checklist (a code the list lacks stays a code)."""
-    from zhijian.inspections.models import BusinessLine
-
     names = dict(BusinessLine.objects.filter(code__in=list(codes)).values_list("code", "name"))
     return [names.get(c, c) for c in codes]
 

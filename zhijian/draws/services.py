@@ -27,8 +27,13 @@ from zhijian.core import events, trace
 from zhijian.core.errors import ApplicationError
 from zhijian.core.scoping import in_jurisdiction
 from zhijian.core.transactions import no_flush_wait
+from zhijian.deadlines import clocks
+from zhijian.entities.importer import insert_rows
 from zhijian.entities.models import MarketEntity
 from zhijian.org.choices import RoleCode
+from zhijian.org.models import User
+from zhijian.security.masking import mask_name
+from zhijian.supervision.tasks import task_create
 
 from . import algorithm, pgpool, sources
 from .choices import DEFAULT_RATIOS, DrawState, InspectionResult, RecusalKind
@@ -36,6 +41,8 @@ from .models import DeclaredRelation, Draw, DrawItem, DrawPlan, EntityRiskClass,
 
 # Who may organise draws and record their results.
 DRAW_ROLES = (RoleCode.LEADER, RoleCode.DISPATCHER, RoleCode.ENFORCEMENT_OFFICER)
+# The result-publicity clock of a drawn item (deadlines.clocks), started on the inspection's day.
+PUBLICITY_CLOCK = "draws.drawitem"
 BATCH = 50_000
 PARALLEL_MIN = 1_000_000  # registries this large are read by one connection per core
 
@@ -90,13 +97,14 @@ def plan_create(*, actor, bureau, name: str, period: str, division_code: str, bu
     rules = {k: (9 if k == RecusalKind.HOME_DIVISION else 0) for k in RecusalKind.values} if recusal is None else recusal
     for kind, level in rules.items():
         RecusalRule.objects.create(plan=plan, kind=kind, level=level or 9)
-    trace.record(actor=actor, action="draw.plan_created", obj=plan, after=_plan_params(plan))
+    trace.record(actor=actor, action="draw.plan_created", obj=plan, after=plan_params(plan))
     events.emit("draw.plan_created", payload={"plan": plan.pk, "name": plan.name}, division_code=plan.division_code,
                 object_type="draws.drawplan", object_id=plan.pk)
     return plan
 
 
-def _plan_params(plan: DrawPlan) -> dict:
+def plan_params(plan: DrawPlan) -> dict:
+    """The plan as a draw freezes it (and the plan page shows it)."""
     return {
         "plan": plan.pk, "name": plan.name, "period": plan.period, "bureau": plan.bureau.name,
         "departments": [d.name for d in plan.departments.all()], "business_lines": plan.business_lines,
@@ -218,9 +226,6 @@ def _write_pool(plan: DrawPlan, folder: Path):
 
 
 def _inspectors(plan: DrawPlan) -> list[dict]:
-    from zhijian.org.models import User
-    from zhijian.security.masking import mask_name
-
     people = (User.objects.filter(bureau__in=plan.inspector_units.all(), roles__code=RoleCode.ENFORCEMENT_OFFICER, is_active=True)
               .exclude(enforcement_cert_no="").select_related("bureau", "department").prefetch_related("roles").distinct())
     rows, seen = [], {}
@@ -276,7 +281,7 @@ def draw_commit(*, actor, plan: DrawPlan) -> Draw:
     _check(actor, plan.division_code)
     if plan.inspectors_per_entity < 2:
         raise ApplicationError(_("每户检查人员不得少于 2 人"), code="too_few_inspectors")
-    params = _plan_params(plan)
+    params = plan_params(plan)
     if not params["percent"]:
         raise ApplicationError(_("请先设置各风险分类的抽查比例"), code="no_ratios")
     public_id = secrets.token_hex(16)
@@ -463,8 +468,6 @@ def _store_items(draw: Draw, assigned, certs: list[str], excluded: dict, ids: di
             got = recused[id(skip)] = esc(json.dumps(list(skip))) if skip else "[]"
         return got
 
-    from zhijian.entities.importer import insert_rows
-
     table = DrawItem._meta.db_table
     pk, step, null = str(draw.pk), BATCH // 5, "\\N"
     assigned = iter(assigned)
@@ -564,9 +567,6 @@ def joint_merge(*, actor, period: str) -> list[JointInspection]:
     inspection and that inspector receives the task; every department's business lines are checked
     in the same visit. Items drawn after the merge form a new joint inspection.
     """
-    from zhijian.org.models import User
-    from zhijian.supervision.services import task_create
-
     items = DrawItem.objects.filter(draw__plan__period=period, draw__state=DrawState.EXECUTED, joint__isnull=True, entity__isnull=False)
     if actor is not None:
         items = items.scoped(actor)
@@ -618,21 +618,31 @@ def joint_merge(*, actor, period: str) -> list[JointInspection]:
 
 @transaction.atomic
 def draw_record_result(*, actor, item: DrawItem, result: str, note: str = "", inspected_on: dt.date | None = None) -> DrawItem:
-    """Record an inspection result; publication is due 20 working days after the inspection."""
-    from zhijian.deadlines.rules import due
+    """Record an inspection result; publication is due 20 working days after the inspection.
 
-    item = DrawItem.objects.select_for_update().select_related("draw__plan").get(pk=item.pk)
+    The publicity clock starts on the day of the inspection — ``inspected_on`` as given, else the
+    day of the sealed on-site record that answered the item (``sources.sealed_inspection_date``) —
+    never on the day the result is typed in. Without either the result is refused."""
+    item = DrawItem.objects.select_for_update(of=("self",)).select_related("draw__plan", "joint").get(pk=item.pk)
     _check(actor, item.division_code)
     if result not in InspectionResult.values:
         raise ApplicationError(_("未知的检查结果"), code="invalid_result")
     if item.published_at:
         raise ApplicationError(_("结果已公示，不能修改"), code="already_published")
+    day = inspected_on or sources.sealed_inspection_date(item)
+    if day is None:
+        raise ApplicationError(_("请填写检查日期：未找到该主体已签章的现场检查笔录"), code="no_inspection_date")
+    if day > timezone.localdate():
+        raise ApplicationError(_("检查日期不能晚于今天"), code="future_inspection_date")
     before = {"result": item.result, "inspected_on": str(item.inspected_on or "")}
     item.result, item.result_note = result, note
-    item.inspected_on = inspected_on or timezone.localdate()
-    item.publicity_due = due(item.draw.plan.publicity_rule, item.inspected_on).due_date
-    item.save(update_fields=["result", "result_note", "inspected_on", "publicity_due"])
-    after = {"result": result, "inspected_on": str(item.inspected_on), "publicity_due": str(item.publicity_due)}
+    item.inspected_on = day
+    clock = clocks.start(procedure=PUBLICITY_CLOCK, object_id=item.pk, rule=item.draw.plan.publicity_rule, start=day,
+                         division_code=item.division_code, entity_id=item.entity_id, actor=actor)
+    item.publicity_due, item.publicity_provisional = clock.due_on, clock.provisional
+    item.save(update_fields=["result", "result_note", "inspected_on", "publicity_due", "publicity_provisional"])
+    after = {"result": result, "inspected_on": str(item.inspected_on), "publicity_due": str(item.publicity_due),
+             "provisional": item.publicity_provisional}
     trace.record(actor=actor, action="draw.result_recorded", obj=item, before=before, after=after)
     events.emit("draw.result_recorded", payload={"item": item.pk, "credit_code": item.credit_code, **after},
                 division_code=item.division_code, object_type="draws.drawitem", object_id=item.pk)
@@ -650,6 +660,7 @@ def draw_publish_result(*, actor, item: DrawItem) -> DrawItem:
         raise ApplicationError(_("结果已公示"), code="already_published")
     item.published_at = timezone.now()
     item.save(update_fields=["published_at"])
+    clocks.stop_for(PUBLICITY_CLOCK, item.pk, on=timezone.localdate(item.published_at), actor=actor)
     after = {"result": item.result, "published_at": item.published_at.isoformat(), "overdue": item.publicity_due < timezone.localdate()}
     trace.record(actor=actor, action="draw.result_published", obj=item, after=after)
     events.emit("draw.result_published", payload={"item": item.pk, "credit_code": item.credit_code, **after},

@@ -45,7 +45,7 @@ def plan_create(request):
 @login_required
 def plan_detail(request, pk):
     plan = DrawPlan.objects.select_related("bureau").get_scoped_or_404(request.user, pk=pk)
-    return render(request, "draws/plan_detail.html", {"plan": plan, "params": services._plan_params(plan), "draws": queries.draws_of(plan),
+    return render(request, "draws/plan_detail.html", {"plan": plan, "params": services.plan_params(plan), "draws": queries.draws_of(plan),
                                                       "lines": queries.line_names(plan.business_lines)})
 
 

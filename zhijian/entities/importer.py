@@ -17,24 +17,22 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import json
 import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhijian.core import events, trace
-from zhijian.core.scoping import common_division
+from zhijian.core.scoping import common_division, jurisdiction_of
 from zhijian.geo import placement
 from zhijian.geo.models import Division
 
-from . import creditcode, parsing
+from . import creditcode, parsing, placing
 from .choices import ChangeKind, EntityStatus
 from .models import CreditCodeException, EntityChange, Industry, MarketEntity
 from .text import name_grams
@@ -163,8 +161,6 @@ class Importer:
         self.industries = set(Industry.objects.values_list("code", flat=True))
         self._scope = None
         if actor is not None:
-            from zhijian.core.scoping import jurisdiction_of
-
             self._scope = jurisdiction_of(actor)
 
     # -- validation --------------------------------------------------------------------------
@@ -304,7 +300,7 @@ class Importer:
             done += len(chunk)
             self._progress(done, total_valid)
         if self._touched_grids:
-            placement.recount(grid_ids=self._touched_grids)
+            placing.grids_recount(self._touched_grids)
         return self.summary
 
     def _scan(self, path: Path) -> int:
@@ -356,6 +352,9 @@ class Importer:
                 else:
                     self.summary.unchanged += 1
             self._place(new + [r for _o, r, _d in changed])
+            for old, r, diff in changed:  # a changed address or position may move the entity: its history says so
+                if old["grid_id"] != r["grid_id"]:
+                    diff["grid_id"] = [old["grid_id"], r["grid_id"]]
             self._touched_grids.update(r["grid_id"] for r in new if r["grid_id"])
             self._touched_grids.update(g for o, r, _d in changed for g in (o["grid_id"], r["grid_id"]) if g)
             if new:
@@ -376,24 +375,18 @@ class Importer:
                         division_code=common_division([r["division_code"] for r in rows]), object_type="entities.importjob", object_id=str(job_id or ""))
 
     def _place(self, rows: list[dict]) -> None:
-        locate_many = getattr(placement, "locate_many", None)
+        """Each row's grid (geo's rule): rows with a position in one vectorised call, the others by
+        division code, each division looked up once per import."""
         with_xy = [r for r in rows if r.get("lng") is not None]
-        if with_xy and locate_many:
-            grids = locate_many([(r["lng"], r["lat"], r["division_code"]) for r in with_xy])
-            for r, g in zip(with_xy, grids):
-                r["grid_id"] = getattr(g, "pk", g)
+        for r, gid in zip(with_xy, placement.locate_many([(r["lng"], r["lat"], r["division_code"]) for r in with_xy])):
+            r["grid_id"] = gid
         cache = self._grid_by_division
         for r in rows:
-            if r["grid_id"] is not None:
-                continue
             if r.get("lng") is not None:
-                g = placement.locate(r["lng"], r["lat"], r["division_code"])
-                r["grid_id"] = g.pk if g else None
                 continue
             d = r["division_code"]
             if d not in cache:
-                g = placement.locate(None, None, d)
-                cache[d] = g.pk if g else None
+                cache[d] = placement.locate_id(None, None, d)
             r["grid_id"] = cache[d]
 
     def _insert(self, rows: list[dict]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from zhijian.core.models import TimeStamped
@@ -52,8 +53,6 @@ class MarketEntity(TimeStamped):
         return self.name
 
     def get_absolute_url(self):
-        from django.urls import reverse
-
         return reverse("entities:detail", args=[self.credit_code])
 
 

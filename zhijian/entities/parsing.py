@@ -9,7 +9,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import re
 import unicodedata
 import zipfile
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from django.utils.translation import gettext as _
+from openpyxl import load_workbook
 
 # canonical field -> accepted headers (compared after NFKC + removing spaces and brackets' contents)
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -136,23 +136,29 @@ def parse_coord(value, lo: float, hi: float, label: str) -> float | None:
 
 # --- reading -----------------------------------------------------------------------------------
 
-def _sniff_encoding(head: bytes) -> str:
+SNIFF_BYTES = 64 * 1024  # the sample the encoding is decided from
+
+def _decodes(head: bytes, encoding: str, *, whole: bool) -> bool:
+    """Whether ``head`` is text in ``encoding``. A sample (``whole=False``) may end inside a
+    multi-byte character — up to 3 bytes of UTF-8, 1 or 3 of a GB18030 two- or four-byte one — so
+    its incomplete tail is left pending instead of counted against the encoding."""
+    try:
+        codecs.getincrementaldecoder(encoding)(errors="strict").decode(head, final=whole)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _sniff_encoding(head: bytes, *, whole: bool = False) -> str:
+    """The encoding of a CSV from its first bytes (``whole``: they are the whole file)."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        # A cut multi-byte character at the end of the sample is not evidence against UTF-8.
-        if exc.start >= len(head) - 3:
-            return "utf-8"
-    try:
-        head.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError:
-        raise FileProblem(_("无法识别文件编码：请使用 UTF-8 或 GBK/GB18030 编码的 CSV")) from None
+    for encoding in ("utf-8", "gb18030"):
+        if _decodes(head, encoding, whole=whole):
+            return encoding
+    raise FileProblem(_("无法识别文件编码：请使用 UTF-8 或 GBK/GB18030 编码的 CSV"))
 
 
 def detect_kind(path: Path) -> str:
@@ -180,10 +186,11 @@ def iter_rows(path: Path) -> Iterator[list]:
 
 def _iter_csv(path: Path) -> Iterator[list]:
     with open(path, "rb") as fh:
-        head = fh.read(64 * 1024)
+        head = fh.read(SNIFF_BYTES)
+        whole = not fh.read(1)
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise FileProblem(_("文件不是文本格式的 CSV"))
-    encoding = _sniff_encoding(head)
+    encoding = _sniff_encoding(head, whole=whole)
     with open(path, encoding=encoding, newline="", errors="strict") as text:
         sample = text.read(8192)
         text.seek(0)
@@ -203,8 +210,6 @@ def _iter_csv(path: Path) -> Iterator[list]:
 
 
 def _iter_xlsx(path: Path) -> Iterator[list]:
-    from openpyxl import load_workbook
-
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 
 from django.db import connection
+from django.db.models.expressions import RawSQL
+from django.urls import reverse
 from rapidfuzz import fuzz
 
 from . import creditcode
@@ -14,6 +17,8 @@ WINDOW = 20_000        # most candidates fetched from the name index in one roun
 SMALL_SPAN = 65_536    # PostgreSQL: id ranges up to this size are scanned in place
 MAX_ROUNDS = 25        # then fall back to one plain query
 FTS_TABLE = "entities_name_fts"
+MAP_POINT_LIMIT = 2000  # entity points the map asks for by default…
+MAP_POINT_MAX = 5000    # …and at most
 
 
 def _phrase(grams: list[str]) -> str:
@@ -92,8 +97,6 @@ def _tsquery(grams: list[str], mode: str) -> str:
 
 def _combos(grams: list[str]):
     """Fuzzy match: names sharing about half of the query's bigrams (at most 8 considered)."""
-    from itertools import combinations
-
     grams = list(dict.fromkeys(grams))[:8]
     k = max(2, len(grams) // 2) if len(grams) > 2 else 1
     return combinations(grams, k)
@@ -180,9 +183,38 @@ def _collect(qs, grams, mode, want) -> list[int]:
 
 
 def _all_ids_sql(grams, mode):
-    from django.db.models.expressions import RawSQL
-
     if connection.vendor == "postgresql":
         cond, params = _pg_condition(grams, mode)
         return RawSQL(f"SELECT id FROM {MarketEntity._meta.db_table} WHERE {cond}", params)
     return RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [_fts_match(grams, mode)])
+
+
+def in_grid(user, grid_id: int, *, limit: int = 20) -> list[MarketEntity]:
+    """The first ``limit`` entities placed in a grid, by name, as ``user`` may see them."""
+    return list(MarketEntity.objects.scoped(user).filter(grid_id=grid_id).order_by("name")[:limit])
+
+
+def map_points(user, bbox, *, limit: int = MAP_POINT_LIMIT) -> dict:
+    """Scoped entities with coordinates inside ``bbox`` as a GeoJSON FeatureCollection (the grid
+    map's point layer). ``truncated`` tells the map that more entities lie in the view than were sent."""
+    x0, y0, x1, y1 = bbox
+    limit = max(1, min(int(limit), MAP_POINT_MAX))
+    qs = (
+        MarketEntity.objects.scoped(user)
+        .filter(lng__gte=x0, lng__lte=x1, lat__gte=y0, lat__lte=y1)
+        .order_by("pk")
+        .values_list("pk", "credit_code", "name", "status", "lng", "lat", "grid_id")[: limit + 1]
+    )
+    rows = list(qs)
+    url = reverse("entities:detail", args=["__CC__"])
+    truncated = len(rows) > limit
+    features = [
+        {
+            "type": "Feature",
+            "id": pk,
+            "geometry": {"type": "Point", "coordinates": [lng, lat]},
+            "properties": {"credit_code": cc, "name": name, "status": status, "grid": grid_id, "url": url.replace("__CC__", cc)},
+        }
+        for pk, cc, name, status, lng, lat, grid_id in rows[:limit]
+    ]
+    return {"type": "FeatureCollection", "features": features, "truncated": truncated, "limit": limit}

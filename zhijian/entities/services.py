@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -12,10 +12,13 @@ from zhijian.core import events, trace
 from zhijian.core.errors import ApplicationError
 from zhijian.core.scoping import in_jurisdiction
 from zhijian.geo import placement
+from zhijian.org.choices import REGISTRY_WRITERS
+from zhijian.security.uploads import check_upload, store_upload
 
-from . import creditcode
+from . import creditcode, placing
 from .choices import ChangeKind, EntityStatus
-from .models import CreditCodeException, EntityChange, MarketEntity
+from .models import CreditCodeException, EntityChange, ImportJob, MarketEntity
+from .tasks import run_import_job
 from .text import name_grams
 
 # Fields a caller may set through create/update (address and status have their own actions).
@@ -55,8 +58,6 @@ def _diff(before: dict, after: dict) -> dict:
 def _check_actor(actor, division_code: str) -> None:
     if actor is None:  # system jobs (imports from the command line, the demo builder)
         return
-    from zhijian.org.choices import REGISTRY_WRITERS
-
     if not actor.has_role(*REGISTRY_WRITERS):
         raise ApplicationError(_("您没有维护市场主体的权限"), code="forbidden")
     if not in_jurisdiction(actor, division_code):
@@ -64,14 +65,15 @@ def _check_actor(actor, division_code: str) -> None:
 
 
 def _place(entity: MarketEntity) -> None:
-    grid = placement.locate(entity.lng, entity.lat, entity.division_code)
-    entity.grid = grid
+    """Set the entity's grid from its position or division (geo's rule); the caller's change record
+    (``_record``) then carries the grid move with the rest of the change."""
+    entity.grid_id = placement.locate_id(entity.lng, entity.lat, entity.division_code)
 
 
 def _record(entity, kind, changed, actor, event_type, before, note=""):
     grids = {g for g in ((before or {}).get("grid_id"), entity.grid_id) if g}
     if grids:
-        placement.recount(grid_ids=grids)
+        placing.grids_recount(grids)
     EntityChange.objects.create(entity=entity, kind=kind, changed=changed, actor=actor, note=note)
     after = snapshot(entity)
     trace.record(actor=actor, action=event_type, obj=entity, before=before, after=after,
@@ -188,64 +190,18 @@ def entity_set_status(*, actor, credit_code: str, status: str, note: str = "") -
     return entity
 
 
-@transaction.atomic
-def credit_code_exception_add(*, actor, code: str, reason: str) -> CreditCodeException:
-    code = creditcode.normalise(code)
-    if len(code) != 18:
-        raise ApplicationError(_("统一社会信用代码应为18位"))
-    if not reason.strip():
-        raise ApplicationError(_("请说明加入例外名单的原因"))
-    exc, _created = CreditCodeException.objects.update_or_create(code=code, defaults={"reason": reason, "added_by": actor})
-    trace.record(actor=actor, action="credit_code_exception.added", obj=exc, after={"code": code, "reason": reason},
-                 object_type="entities.creditcodeexception", object_id=code)
-    return exc
-
-
 # --- bulk import jobs ----------------------------------------------------------------------------
 
 def import_job_create(*, actor, stored_path: str, filename: str, dry_run: bool = False):
     """Record an uploaded file as a queued import job and hand it to a worker."""
-    from .models import ImportJob
-    from .tasks import run_import_job
-
     job = ImportJob.objects.create(bureau=getattr(actor, "bureau", None), created_by=actor, filename=filename[:200],
                                    stored_path=stored_path, dry_run=dry_run)
     transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
     return job
 
 
-def import_job_run(*, job_id: int):
-    """Run one queued job (called by the worker). A job already finished is not run again."""
-    from pathlib import Path
-
-    from . import importer, parsing
-    from .models import ImportJob
-
-    claimed = ImportJob.objects.filter(pk=job_id, state__in=[ImportJob.State.QUEUED, ImportJob.State.RUNNING]).update(state=ImportJob.State.RUNNING)
-    if not claimed:
-        return
-    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
-    try:
-        summary = importer.Importer(actor=job.created_by, dry_run=job.dry_run, job=job).run(Path(job.stored_path))
-    except parsing.FileProblem as exc:
-        ImportJob.objects.filter(pk=job_id).update(state=ImportJob.State.FAILED, message=str(exc))
-        return
-    except Exception as exc:  # keep the job's state honest; the worker logs the traceback
-        ImportJob.objects.filter(pk=job_id).update(state=ImportJob.State.FAILED, message=_("导入失败：%(e)s") % {"e": exc})
-        raise
-    errors = [e.__dict__ for e in summary.errors[:importer.MAX_KEPT_ERRORS]] + [dict(e.__dict__, warning=True) for e in summary.warnings]
-    ImportJob.objects.filter(pk=job_id).update(
-        state=ImportJob.State.DONE, total=summary.total, processed=summary.total, imported=summary.imported,
-        updated=summary.updated, rejected=summary.rejected, warned=summary.warned, errors=errors,
-        message=summary.line(),
-    )
-
-
 def import_upload(*, actor, upload, dry_run: bool = False):
     """Check an uploaded file by content and size, store it outside the web root, queue the job."""
-    from zhijian.org.choices import REGISTRY_WRITERS
-    from zhijian.security.uploads import check_upload, store_upload
-
     if not actor.has_role(*REGISTRY_WRITERS):
         raise ApplicationError(_("您没有导入市场主体的权限"), code="forbidden")
     # The name decides what the clerk meant to send; the content must then match it.

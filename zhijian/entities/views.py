@@ -1,12 +1,16 @@
+import io
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET
+from openpyxl import Workbook
 
 from zhijian.core.errors import ApplicationError
+from zhijian.geo.geometry import parse_bbox
+from zhijian.geo.models import Grid
 from zhijian.org.choices import REGISTRY_WRITERS
 
 from . import exports, importer, queries, services
@@ -108,9 +112,6 @@ def import_job_report(request, pk):
 @login_required
 def import_template(request):
     """A blank template with Zhijian's own headers (the registration files' headers work too)."""
-    from openpyxl import Workbook
-    import io
-
     wb = Workbook()
     ws = wb.active
     ws.title = "市场主体"
@@ -121,3 +122,29 @@ def import_template(request):
     response = HttpResponse(buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = "attachment; filename*=UTF-8''entity-template.xlsx"
     return response
+
+
+@login_required
+@require_GET
+def map_points(request):
+    """Entities with coordinates in ``bbox`` (required), scoped; at most ``limit`` (≤ 5000): the
+    grid map's point layer, as GeoJSON."""
+    bbox = parse_bbox(request.GET.get("bbox"))
+    if bbox is None:
+        return JsonResponse({"error": {"code": "bad_bbox", "message": _("bbox 应为 最小经度,最小纬度,最大经度,最大纬度")}}, status=400)
+    try:
+        limit = int(request.GET.get("limit", queries.MAP_POINT_LIMIT))
+    except ValueError:
+        limit = queries.MAP_POINT_LIMIT
+    response = JsonResponse(queries.map_points(request.user, bbox, limit=limit),
+                            json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})
+    response["Content-Type"] = "application/geo+json; charset=utf-8"
+    return response
+
+
+@login_required
+@require_GET
+def grid_entities(request, grid_id: int):
+    """The first entities of a grid (the grid page loads this list with htmx)."""
+    grid = Grid.objects.get_scoped_or_404(request.user, pk=grid_id)
+    return render(request, "entities/_grid_entities.html", {"entities": queries.in_grid(request.user, grid.pk), "grid_id": grid.pk})

@@ -28,6 +28,8 @@ from django.utils import timezone
 from shapely.geometry import MultiPoint, Point, shape
 from shapely.prepared import prep
 
+from zhijian.core import events
+
 from .geometry import polygonal_part, to_geojson
 from .models import Division, Grid, GridRevision, update_grids
 
@@ -150,10 +152,9 @@ def build_demo_grids(city_code: str = "370100", *, seed: int = 20261121, village
     """Create (or refresh) the synthetic demo grids of a city; returns the number of grids.
 
     Needs the city's divisions loaded (``load_reference --province 37``). Entities already in the
-    city are re-placed. Grid codes are ``G`` + the division code; re-running updates in place.
+    city are re-placed by the registry, in reaction to the ``grids.imported`` event. Grid codes are
+    ``G`` + the division code; re-running updates in place.
     """
-    from . import placement
-
     geo = build_demo_geography(city_code, seed=seed, villages=villages)
     cells = [c for c in geo.cells if c.geometry is not None and not c.geometry.is_empty]
     existing = {g.code: g for g in Grid.objects.filter(code__in=[c.code for c in cells])}
@@ -171,8 +172,7 @@ def build_demo_grids(city_code: str = "370100", *, seed: int = 20261121, village
         Grid.objects.bulk_create([g for g in to_create if g.level == level and g.pk is None], batch_size=500)
     update_grids(to_update)
     GridRevision.bump()
-    from zhijian.entities.models import MarketEntity
-
-    if MarketEntity.objects.filter(division_code__startswith=city_code[:4]).exists():
-        placement.replace_entities(grids=list(Grid.objects.filter(code__in=[c.code for c in cells])))
+    ids = sorted(Grid.objects.filter(code__in=[c.code for c in cells]).values_list("pk", flat=True))
+    summary = {"level": None, "created": len(to_create), "updated": len(to_update), "repaired": 0, "demo": True}
+    events.emit("grids.imported", payload=summary | {"ids": ids}, division_code=city_code[:4], object_type="geo.grid")
     return len(cells)

@@ -5,10 +5,13 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from zhijian.core.models import TimeStamped
 from zhijian.core.scoping import ScopedManager, register_scoped
+
+from .geometry import bbox_of
 
 
 class DivisionLevel(models.IntegerChoices):
@@ -93,13 +96,9 @@ class Grid(TimeStamped):
         return result
 
     def get_absolute_url(self):
-        from django.urls import reverse
-
         return reverse("geo:grid_detail", args=[self.pk])
 
     def set_bbox(self):
-        from .geometry import bbox_of
-
         box = bbox_of(self.geometry) if self.geometry else None
         self.min_lng, self.min_lat, self.max_lng, self.max_lat = box or (None, None, None, None)
 

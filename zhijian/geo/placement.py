@@ -23,14 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 from shapely.geometry import shape
-from django.db import transaction
-from django.db.models import F, Func, OuterRef, Q, Subquery, Value
+from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from .models import Grid, GridRevision
 
-# Entities in these states no longer operate in the area and are not counted in Grid.entity_count.
-UNCOUNTED_STATUSES = ("cancelled", "moved_out")
 BATCH = 2000
 
 
@@ -46,8 +43,8 @@ class _LevelIndex:
 class _Index:
     revision: int
     levels: list[_LevelIndex] = field(default_factory=list)  # level 2 first, then level 1
-    # division_code -> grid id (best per code: level 2 before 1, then lowest code)
-    by_division: dict[str, int] = field(default_factory=dict)
+    # division_code -> grid ids, best first (level 2 before 1, then lowest code)
+    by_division: dict[str, list[int]] = field(default_factory=dict)
     division_lengths: tuple[int, ...] = ()
 
 
@@ -60,7 +57,7 @@ def _build(revision: int) -> _Index:
     index = _Index(revision=revision)
     per_level: dict[int, list[tuple[int, str, object]]] = defaultdict(list)
     for gid, code, level, division_code, geometry in rows:
-        index.by_division.setdefault(division_code, gid)
+        index.by_division.setdefault(division_code, []).append(gid)
         if geometry:
             try:
                 geom = shape(geometry)
@@ -99,18 +96,18 @@ def invalidate() -> None:
         _index = None
 
 
-def _by_division(index: _Index, division_code: str | None) -> int | None:
+def _by_division(index: _Index, division_code: str | None, exclude: frozenset[int] = frozenset()) -> int | None:
     if not division_code:
         return None
     for n in index.division_lengths:
         if n <= len(division_code):
-            gid = index.by_division.get(division_code[:n])
-            if gid is not None:
-                return gid
+            for gid in index.by_division.get(division_code[:n], ()):
+                if gid not in exclude:
+                    return gid
     return None
 
 
-def _points_in_grids(index: _Index, lngs: np.ndarray, lats: np.ndarray) -> np.ndarray:
+def _points_in_grids(index: _Index, lngs: np.ndarray, lats: np.ndarray, exclude: frozenset[int] = frozenset()) -> np.ndarray:
     """Grid id (or -1) for each point, level 2 first, vectorised with STRtree.query."""
     result = np.full(len(lngs), -1, dtype=np.int64)
     todo = np.flatnonzero(~(np.isnan(lngs) | np.isnan(lats)))
@@ -119,6 +116,8 @@ def _points_in_grids(index: _Index, lngs: np.ndarray, lats: np.ndarray) -> np.nd
             break
         pts = shapely.points(lngs[todo], lats[todo])
         pairs = level.tree.query(pts, predicate="intersects")
+        if exclude and pairs.shape[1]:
+            pairs = pairs[:, ~np.isin(level.ids[pairs[1]], list(exclude))]
         if pairs.shape[1]:
             # For each point keep the best-ranked polygon: sort by (point, rank), take the first.
             order = np.lexsort((level.rank[pairs[1]], pairs[0]))
@@ -143,34 +142,46 @@ def locate(lng: float | None, lat: float | None, division_code: str):
     return Grid.objects.defer("geometry").filter(pk=gid).first()
 
 
-def locate_many(points: Sequence[tuple[float | None, float | None, str | None]]) -> list[int | None]:
+def locate_many(points: Sequence[tuple[float | None, float | None, str | None]], *,
+                exclude: Iterable[int] = ()) -> list[int | None]:
     """Bulk form of :func:`locate_id` for imports: ``[(lng, lat, division_code), …]`` → grid ids.
 
     One revision check and one vectorised STRtree query per level for the whole batch.
+    ``exclude``: grid ids to place as if they did not exist (a grid about to be deleted).
     """
     points = list(points)
     if not points:
         return []
+    skip = frozenset(exclude)
     index = _current_index()
     lngs = np.array([np.nan if p[0] is None else float(p[0]) for p in points], dtype=float)
     lats = np.array([np.nan if p[1] is None else float(p[1]) for p in points], dtype=float)
-    found = _points_in_grids(index, lngs, lats) if index.levels else np.full(len(points), -1, dtype=np.int64)
+    found = _points_in_grids(index, lngs, lats, skip) if index.levels else np.full(len(points), -1, dtype=np.int64)
     out: list[int | None] = []
     for i, p in enumerate(points):
         gid = int(found[i])
-        out.append(gid if gid >= 0 else _by_division(index, p[2]))
+        out.append(gid if gid >= 0 else _by_division(index, p[2], skip))
     return out
 
 
-# --- re-placement and counts -----------------------------------------------------------------------
-def _entity_model():
-    # geo sits below entities in the dependency order: import lazily.
-    from zhijian.entities.models import MarketEntity
-
-    return MarketEntity
+# --- what entities a grid change may move, and the counts ------------------------------------------
+# Geo sits below entities: it never reads or writes entities. ``zhijian.entities.placing`` re-places
+# them (recording each move) from the area a change touched, and hands ``recount`` the rows to count.
 
 
-def _covering_prefixes(codes: Iterable[str], limit: int = 64) -> list[str]:
+@dataclass(frozen=True)
+class Area:
+    """Where a grid change may move entities: those placed in ``grid_ids``, those whose position
+    lies in ``bbox`` (min lng, min lat, max lng, max lat), and those whose division code starts with
+    one of ``prefixes``. ``everything`` means every entity (e.g. after a whole-registry repair)."""
+
+    grid_ids: tuple[int, ...] = ()
+    bbox: tuple[float, float, float, float] | None = None
+    prefixes: tuple[str, ...] = ()
+    everything: bool = False
+
+
+def covering_prefixes(codes: Iterable[str], limit: int = 64) -> list[str]:
     """A small set of prefixes covering ``codes`` (shortened level by level when there are many)."""
     prefixes = {c for c in codes if c}
     for n in (9, 6, 4, 2, 0):
@@ -181,79 +192,34 @@ def _covering_prefixes(codes: Iterable[str], limit: int = 64) -> list[str]:
     return [""]
 
 
-@dataclass
-class ReplaceResult:
-    examined: int = 0
-    moved: int = 0
-    grids_recounted: int = 0
+def area_of(rows: Iterable[tuple[int, str, float | None, float | None, float | None, float | None]]) -> Area:
+    """The :class:`Area` of grids given as ``(id, division_code, min_lng, min_lat, max_lng, max_lat)``
+    rows — read from the database, or from a ``grid.*`` event's payload for a grid already deleted."""
+    rows = list(rows)
+    boxes = [r[2:] for r in rows if r[2] is not None]
+    bbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)) if boxes else None
+    return Area(grid_ids=tuple(r[0] for r in rows), bbox=bbox, prefixes=tuple(covering_prefixes(r[1] for r in rows)))
 
 
-@transaction.atomic
-def replace_entities(*, grids=None, entity_ids: Iterable[int] | None = None) -> ReplaceResult:
-    """Re-place entities after grids changed and refresh ``Grid.entity_count``.
-
-    ``grids`` (Grid objects or ids) limits the work to entities that may be affected: those now in
-    those grids, those whose position lies in their bounding boxes, and those whose division code
-    falls under theirs. ``grids=None`` (and no ``entity_ids``) re-places every entity.
-    """
-    MarketEntity = _entity_model()
-    qs = MarketEntity.objects.all()
-    touched_grids: set[int] = set()
-    if grids is not None:
-        grid_ids = [g if isinstance(g, int) else g.pk for g in grids]
-        touched_grids.update(grid_ids)
-        rows = list(Grid.objects.filter(pk__in=grid_ids).values_list("division_code", "min_lng", "min_lat", "max_lng", "max_lat"))
-        cond = Q(grid_id__in=grid_ids)
-        boxes = [r[1:] for r in rows if r[1] is not None]
-        if boxes:
-            cond |= Q(
-                lng__gte=min(b[0] for b in boxes), lat__gte=min(b[1] for b in boxes),
-                lng__lte=max(b[2] for b in boxes), lat__lte=max(b[3] for b in boxes),
-            )
-        for prefix in _covering_prefixes(r[0] for r in rows):
-            cond |= Q(division_code__startswith=prefix)
-        qs = qs.filter(cond)
-    if entity_ids is not None:
-        qs = qs.filter(pk__in=list(entity_ids))
-    result = ReplaceResult()
-    moves: dict[int | None, list[int]] = defaultdict(list)
-    batch: list[tuple[int, int | None, float | None, float | None, str]] = []
-
-    def flush():
-        placed = locate_many([(lng, lat, dc) for _, _, lng, lat, dc in batch])
-        for (pk, old, *_), new in zip(batch, placed):
-            if old != new:
-                moves[new].append(pk)
-                touched_grids.update(g for g in (old, new) if g is not None)
-        result.examined += len(batch)
-        batch.clear()
-
-    for row in qs.order_by("pk").values_list("pk", "grid_id", "lng", "lat", "division_code").iterator(chunk_size=BATCH):
-        batch.append(row)
-        if len(batch) >= BATCH:
-            flush()
-    if batch:
-        flush()
-    for new, pks in moves.items():
-        for i in range(0, len(pks), BATCH):
-            MarketEntity.objects.filter(pk__in=pks[i : i + BATCH]).update(grid_id=new)
-        result.moved += len(pks)
-    result.grids_recounted = recount(grid_ids=None if grids is None and entity_ids is None else touched_grids)
-    return result
+def area_of_grids(grid_ids: Iterable[int]) -> Area:
+    """The :class:`Area` of existing grids."""
+    ids = list(grid_ids)
+    rows = Grid.objects.filter(pk__in=ids).values_list("pk", "division_code", "min_lng", "min_lat", "max_lng", "max_lat")
+    found = area_of(rows)
+    return Area(grid_ids=tuple(ids), bbox=found.bbox, prefixes=found.prefixes)
 
 
-def recount(*, grid_ids: Iterable[int] | None = None) -> int:
-    """Recompute ``Grid.entity_count``: entities placed in the grid, and for a level-1 grid also
-    those placed in its level-2 grids; 注销 and 迁出 entities are not counted.
+def recount(counted: QuerySet, *, grid_ids: Iterable[int] | None = None) -> int:
+    """Recompute ``Grid.entity_count`` from ``counted``: the rows that count (the registry's
+    operating entities), each with a foreign key ``grid`` to :class:`Grid`. A level-1 grid also
+    counts the rows placed in its level-2 grids.
 
     With ``grid_ids``, the parents of those grids are recounted as well.
     """
-    MarketEntity = _entity_model()
 
     def counts(where: Q):
         return (
-            MarketEntity.objects.filter(where)
-            .exclude(status__in=UNCOUNTED_STATUSES)
+            counted.filter(where)
             .order_by()
             # COUNT as a plain function, not an aggregate: no GROUP BY, one row per outer grid.
             .annotate(n=Func(F("pk"), function="COUNT"))
@@ -277,4 +243,4 @@ def recount(*, grid_ids: Iterable[int] | None = None) -> int:
     return total
 
 
-__all__ = ["locate", "locate_id", "locate_many", "replace_entities", "recount", "invalidate"]
+__all__ = ["Area", "area_of", "area_of_grids", "covering_prefixes", "invalidate", "locate", "locate_id", "locate_many", "recount"]

@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q
-from django.urls import reverse
 
 from zhijian.core.scoping import jurisdiction_of
 
 from .models import Division, Grid, GridStaff
-
-ENTITY_POINT_LIMIT = 2000
-ENTITY_POINT_MAX = 5000
 
 
 def division_roots(user):
@@ -71,33 +67,3 @@ def grid_feature_collection(grids, *, include_staff: bool = True) -> dict:
             },
         })
     return {"type": "FeatureCollection", "features": features}
-
-
-def entity_points(user, bbox, *, limit: int = ENTITY_POINT_LIMIT) -> dict:
-    """Scoped entities with coordinates inside ``bbox`` as a GeoJSON FeatureCollection.
-
-    ``truncated`` tells the map that more entities lie in the view than were sent.
-    """
-    from zhijian.entities.models import MarketEntity  # geo sits below entities
-
-    x0, y0, x1, y1 = bbox
-    limit = max(1, min(int(limit), ENTITY_POINT_MAX))
-    qs = (
-        MarketEntity.objects.scoped(user)
-        .filter(lng__gte=x0, lng__lte=x1, lat__gte=y0, lat__lte=y1)
-        .order_by("pk")
-        .values_list("pk", "credit_code", "name", "status", "lng", "lat", "grid_id")[: limit + 1]
-    )
-    rows = list(qs)
-    url = reverse("entities:detail", args=["__CC__"])
-    truncated = len(rows) > limit
-    features = [
-        {
-            "type": "Feature",
-            "id": pk,
-            "geometry": {"type": "Point", "coordinates": [lng, lat]},
-            "properties": {"credit_code": cc, "name": name, "status": status, "grid": grid_id, "url": url.replace("__CC__", cc)},
-        }
-        for pk, cc, name, status, lng, lat, grid_id in rows[:limit]
-    ]
-    return {"type": "FeatureCollection", "features": features, "truncated": truncated, "limit": limit}

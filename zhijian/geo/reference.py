@@ -1,4 +1,5 @@
-"""Loading the shipped reference data: divisions (data/divisions) and GB/T 4754 industries.
+"""Loading the shipped reference data: divisions (data/divisions). The GB/T 4754 industries are
+the registry's (``zhijian.entities.reference``), loaded with the same helpers.
 
 Idempotent: rows are compared with what the database holds and only new or changed rows are
 written (bulk inserts, and bulk upserts for changes), so a second run writes nothing. Rows are
@@ -43,7 +44,7 @@ def data_dir() -> Path:
     return Path(settings.DATA_DIR)
 
 
-def _open_csv(path: Path) -> Iterable[dict]:
+def open_csv(path: Path) -> Iterable[dict]:
     """Open ``path`` or, if it does not exist, ``path.gz``."""
     if not path.exists() and path.with_name(path.name + ".gz").exists():
         path = path.with_name(path.name + ".gz")
@@ -63,7 +64,7 @@ def read_divisions(provinces: Iterable[str] | None = None) -> tuple[dict[str, li
     stats = LoadStats()
     by_province: dict[str, list[tuple[str, str, int, str | None]]] = defaultdict(list)
     known: set[str] = set()
-    for row in _open_csv(data_dir() / "divisions" / "divisions_l1_l4.csv"):
+    for row in open_csv(data_dir() / "divisions" / "divisions_l1_l4.csv"):
         code = row["code"].strip()
         if wanted and code[:2] not in wanted:
             continue
@@ -73,7 +74,7 @@ def read_divisions(provinces: Iterable[str] | None = None) -> tuple[dict[str, li
             continue
         known.add(code)
         by_province[code[:2]].append((code, row["name"].strip(), level, row["parent_code"].strip() or None))
-    for row in _open_csv(data_dir() / "divisions" / "villages_2021.csv"):
+    for row in open_csv(data_dir() / "divisions" / "villages_2021.csv"):
         code = row["code"].strip()
         if wanted and code[:2] not in wanted:
             continue
@@ -125,44 +126,6 @@ def load_divisions(*, provinces: Iterable[str] | None = None, progress: Callable
             stats.updated += len(changed)
             if bar:
                 bar.update(len(rows) - len(new))
-    if bar:
-        bar.close()
-    return stats
-
-
-def load_industries(*, progress: Callable | None = None) -> LoadStats:
-    """Upsert GB/T 4754-2017 into ``entities.Industry`` (parents before children)."""
-    from zhijian.entities.models import Industry  # geo sits below entities; this loader serves both
-
-    stats = LoadStats()
-    rows = [
-        (r["code"].strip(), r["name"].strip(), int(r["level"]), r["parent_code"].strip() or None)
-        for r in _open_csv(data_dir() / "industry" / "gbt4754_2017.csv")
-    ]
-    rows.sort(key=lambda r: (r[2], r[0]))
-    bar = progress(total=len(rows), desc="industries", unit="行") if progress else None
-    with transaction.atomic():
-        existing = {c: (n, lv, p) for c, n, lv, p in Industry.objects.values_list("code", "name", "level", "parent_id")}
-        for level in sorted({r[2] for r in rows}):
-            new, changed = [], []
-            for code, name, lv, parent in rows:
-                if lv != level:
-                    continue
-                stats.per_level[lv] += 1
-                old = existing.get(code)
-                if old is None:
-                    new.append(Industry(code=code, name=name, level=lv, parent_id=parent))
-                elif old != (name, lv, parent):
-                    changed.append(Industry(code=code, name=name, level=lv, parent_id=parent))
-                else:
-                    stats.unchanged += 1
-            Industry.objects.bulk_create(new, batch_size=BATCH)
-            if changed:
-                Industry.objects.bulk_create(changed, batch_size=BATCH, update_conflicts=True, unique_fields=["code"], update_fields=["name", "level", "parent"])
-            stats.created += len(new)
-            stats.updated += len(changed)
-            if bar:
-                bar.update(sum(1 for r in rows if r[2] == level))
     if bar:
         bar.close()
     return stats

@@ -1,4 +1,10 @@
-"""Writes for divisions and grids: one function per business action, keyword-only, atomic."""
+"""Writes for divisions and grids: one function per business action, keyword-only, atomic.
+
+Geo never writes entities. Every grid write emits its event (``grid.created``, ``grid.updated``,
+``grid.deleted``, ``grids.imported``) carrying the grid ids, division codes and bounding boxes;
+the registry re-places the entities concerned in reaction (``zhijian.entities.handlers``: inline,
+so in the same transaction), recording each move as an entity change with its trace entry and event.
+"""
 from __future__ import annotations
 
 import json
@@ -14,7 +20,6 @@ from zhijian.core import events, trace
 from zhijian.core.errors import ApplicationError, OutOfScope
 from zhijian.core.scoping import in_jurisdiction
 
-from . import placement
 from .geometry import GeometryError, polygonal_from_geojson, to_geojson
 from .models import Division, Grid, GridLevel, GridRevision, GridRole, GridStaff, update_grids
 
@@ -34,6 +39,8 @@ def _check_scope(actor, division_code: str) -> None:
 
 
 def _snapshot(grid: Grid) -> dict:
+    """The grid as its trace entries and events carry it (``bbox`` and ``division_code`` tell the
+    registry which entities the change may move)."""
     return {"code": grid.code, "name": grid.name, "level": grid.level, "division_code": grid.division_code,
             "parent": grid.parent_id, "bbox": [grid.min_lng, grid.min_lat, grid.max_lng, grid.max_lat]}
 
@@ -60,7 +67,7 @@ def _check_division(division_code: str) -> None:
 
 @transaction.atomic
 def grid_create(*, actor, code: str, name: str, level: int, division_code: str, geometry=None, parent: Grid | None = None) -> Grid:
-    """Create one grid; entities it now covers are re-placed in the same transaction."""
+    """Create one grid; the registry re-places the entities it now covers (``grid.created``)."""
     _check_scope(actor, division_code)
     if level not in GridLevel.values:
         raise ApplicationError(_("网格级别只能是 1 或 2"), code="bad_level")
@@ -71,7 +78,6 @@ def grid_create(*, actor, code: str, name: str, level: int, division_code: str, 
         raise ApplicationError(_("上级网格的级别必须高于本网格"), code="bad_parent")
     grid = Grid(code=code, name=name, level=level, division_code=division_code, geometry=_clean_geometry(geometry), parent=parent)
     grid.save()
-    placement.replace_entities(grids=[grid])
     trace.record(actor=actor, action="grid.create", obj=grid, after=_snapshot(grid), division_code=division_code)
     events.emit("grid.created", payload=_snapshot(grid) | {"id": grid.pk}, division_code=division_code, object_type="geo.grid", object_id=str(grid.pk))
     return grid
@@ -79,7 +85,8 @@ def grid_create(*, actor, code: str, name: str, level: int, division_code: str, 
 
 @transaction.atomic
 def grid_update(*, actor, grid: Grid, **changes) -> Grid:
-    """Change name, division_code, geometry or parent; re-places the affected entities."""
+    """Change name, division_code, geometry or parent; the registry re-places the entities that
+    were in the grid or lie in its new area or division (``grid.updated``)."""
     allowed = {"name", "division_code", "geometry", "parent"}
     unknown = set(changes) - allowed
     if unknown:
@@ -97,9 +104,6 @@ def grid_update(*, actor, grid: Grid, **changes) -> Grid:
     for key, value in changes.items():
         setattr(grid, key, value)
     grid.save()
-    # Entities that were in the grid or in its old area, and those under its new area/division.
-    # Entities now in the grid, in its area or under its division code are re-placed.
-    placement.replace_entities(grids=[grid])
     trace.record(actor=actor, action="grid.update", obj=grid, before=before, after=_snapshot(grid), division_code=grid.division_code)
     events.emit("grid.updated", payload=_snapshot(grid) | {"id": grid.pk}, division_code=grid.division_code, object_type="geo.grid", object_id=str(grid.pk))
     return grid
@@ -107,15 +111,16 @@ def grid_update(*, actor, grid: Grid, **changes) -> Grid:
 
 @transaction.atomic
 def grid_delete(*, actor, grid: Grid) -> None:
+    """Delete a grid. The event is written first, in the same transaction: the registry's inline
+    reaction moves the grid's entities elsewhere (placing them as if the grid were gone) while
+    they still name it, so each move records where the entity came from."""
     _check_scope(actor, grid.division_code)
+    grid = Grid.objects.select_for_update().get(pk=grid.pk)
     before = _snapshot(grid)
-    affected = list(grid.entities.values_list("pk", flat=True))
     pk, division_code = grid.pk, grid.division_code
-    grid.delete()
-    if affected:
-        placement.replace_entities(entity_ids=affected)
     trace.record(actor=actor, action="grid.delete", object_type="geo.grid", object_id=str(pk), before=before, division_code=division_code)
     events.emit("grid.deleted", payload=before | {"id": pk}, division_code=division_code, object_type="geo.grid", object_id=str(pk))
+    grid.delete()
 
 
 # --- staff -----------------------------------------------------------------------------------------
@@ -165,7 +170,6 @@ class GridImportResult:
     created: int = 0
     updated: int = 0
     repaired: list[str] = field(default_factory=list)
-    entities_moved: int = 0
     grids: list[Grid] = field(default_factory=list)
 
 
@@ -286,7 +290,8 @@ def import_grids_geojson(file_or_path, *, level: int, actor) -> GridImportResult
     same file; when absent for a level-2 grid the level-1 grid of the longest division prefix is
     used). Geometry: Polygon or MultiPolygon in GCJ-02; invalid rings are repaired with make_valid.
     Any error refuses the whole file with a per-feature list (``GridImportError``).
-    Entities are re-placed and counts refreshed before the transaction commits.
+    The registry re-places entities and refreshes counts in reaction to ``grids.imported`` (inline:
+    before the transaction commits).
     """
     level = int(level)
     if level not in GridLevel.values:
@@ -352,9 +357,8 @@ def import_grids_geojson(file_or_path, *, level: int, actor) -> GridImportResult
     result.created, result.updated = len(to_create), len(to_update)
     grids = list(Grid.objects.filter(code__in=codes))
     result.grids = grids
-    result.entities_moved = placement.replace_entities(grids=grids).moved
     summary = {"level": level, "created": result.created, "updated": result.updated, "repaired": len(result.repaired)}
     common = os.path.commonprefix(sorted(division_codes))
     trace.record(actor=actor, action="grid.import", object_type="geo.grid", object_id="", after=summary | {"codes": sorted(codes)[:1000]}, division_code=common)
-    events.emit("grids.imported", payload=summary, division_code=common, object_type="geo.grid")
+    events.emit("grids.imported", payload=summary | {"ids": sorted(g.pk for g in grids)}, division_code=common, object_type="geo.grid")
     return result

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -14,7 +14,7 @@ from zhijian.core.scoping import jurisdiction_of
 
 from . import queries
 from .geometry import parse_bbox
-from .models import Division, Grid, GridLevel, GridRole
+from .models import Division, Grid, GridLevel, GridRole, GridStaff
 
 
 def _geojson(data: dict, status: int = 200) -> JsonResponse:
@@ -32,7 +32,7 @@ def _level(value) -> int | None:
 def grid_map(request):
     config = {
         "gridsUrl": reverse("geo:grids_geojson"),
-        "entitiesUrl": reverse("geo:entities_geojson"),
+        "entitiesUrl": reverse("entities:map_points"),
         "tileUrl": settings.TILE_URL,
         "tileAttribution": getattr(settings, "TILE_ATTRIBUTION", ""),
         "level": _level(request.GET.get("level")) or 1,
@@ -68,15 +68,10 @@ def grid_geojson(request, pk: int):
 @login_required
 @require_GET
 def entities_geojson(request):
-    """Entities with coordinates in ``bbox`` (required), scoped; at most ``limit`` (≤ 5000)."""
-    bbox = parse_bbox(request.GET.get("bbox"))
-    if bbox is None:
-        return JsonResponse({"error": {"code": "bad_bbox", "message": _("bbox 应为 最小经度,最小纬度,最大经度,最大纬度")}}, status=400)
-    try:
-        limit = int(request.GET.get("limit", queries.ENTITY_POINT_LIMIT))
-    except ValueError:
-        limit = queries.ENTITY_POINT_LIMIT
-    return _geojson(queries.entity_points(request.user, bbox, limit=limit))
+    """The map's entity points are the registry's (``entities:map_points``; geo sits below
+    entities). This name stays as a redirect while other apps' pages still reverse it."""
+    target = reverse("entities:map_points")
+    return redirect(f"{target}?{request.GET.urlencode()}" if request.GET else target)
 
 
 @login_required
@@ -109,8 +104,6 @@ def grid_list(request):
     grids = queries.grids_for(request.user, level=level, division=division, q=q).defer("geometry").order_by("division_code", "code")
     page = Paginator(grids, 50).get_page(request.GET.get("page"))
     supervisors: dict[int, list[str]] = {}
-    from .models import GridStaff
-
     for s in GridStaff.objects.filter(grid__in=[g.pk for g in page.object_list], role=GridRole.SUPERVISOR).select_related("user"):
         supervisors.setdefault(s.grid_id, []).append(str(s.user))
     rows = [(g, "、".join(supervisors.get(g.pk, []))) for g in page.object_list]
@@ -124,10 +117,7 @@ def grid_detail(request, pk: int):
     staff = grid.staff.select_related("user").order_by("role")
     children = Grid.objects.scoped(request.user).filter(parent=grid).defer("geometry").order_by("code")
     division = Division.objects.filter(code=grid.division_code).first()
-    from zhijian.entities.models import MarketEntity  # geo sits below entities
-
-    entities = MarketEntity.objects.scoped(request.user).filter(grid=grid).order_by("name")[:20]
     return render(request, "geo/grid_detail.html", {
-        "grid": grid, "staff": staff, "children": children, "division": division, "entities": entities,
+        "grid": grid, "staff": staff, "children": children, "division": division,
         "map_config": {"geojsonUrl": reverse("geo:grid_geojson", args=[grid.pk]), "tileUrl": settings.TILE_URL},
     })

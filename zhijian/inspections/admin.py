@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from zhijian.core.errors import ApplicationError
 
 from . import services
-from .models import BusinessLine, CheckItem, ChecklistVersion, Inspection, InspectionClue, Law
+from .models import BusinessLine, CheckItem, ChecklistVersion, Inspection, Law
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -93,6 +93,3 @@ class InspectionAdmin(ReadOnly):
     list_display = ["number", "entity_name", "state", "conclusion", "finished_at", "division_code"]
     list_filter = ["state", "conclusion"]
     search_fields = ["number", "entity_name", "entity__credit_code", "client_key"]
-
-
-admin.site.register(InspectionClue, ReadOnly)

@@ -8,6 +8,8 @@ class InspectionsConfig(AppConfig):
     verbose_name = _("现场检查")
 
     def ready(self):
+        # Registers with the task loop once the app registry is loaded (requirements imports the
+        # services, which import models: not importable while apps.py itself is being loaded).
         from . import requirements
 
         requirements.install()

@@ -21,12 +21,15 @@ from zhijian.deadlines.choices import DocType
 from zhijian.security.uploads import check_upload, store_upload
 
 from .choices import CheckResult, Conclusion, InspectionAction, SignerRole
+from .correction import provisional_note
 from .models import Inspection, InspectionDocument
 
 FONT_FAMILY = "Noto Sans CJK SC"
 
 
 def html_to_pdf(html: str) -> bytes:
+    # Imported here, when a document is rendered: WeasyPrint loads Pango and its fonts (about a
+    # second), which no other page, command or worker start should pay for.
     from weasyprint import HTML
 
     return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
@@ -67,7 +70,7 @@ def _context(inspection: Inspection, base_url: str) -> dict:
         "officer_sigs": officer_sigs, "rep": rep, "rep_image": _data_uri(rep.image) if rep and rep.image_id else "",
         "problems": [r for r in results if r.result == CheckResult.PROBLEM], "counts": _counts(results),
         "qr": qr_data_uri(url), "public_url": url, "font_family": FONT_FAMILY, "today": timezone.localdate(),
-        "Conclusion": Conclusion,
+        "Conclusion": Conclusion, "provisional_note": provisional_note(inspection),
     }
 
 

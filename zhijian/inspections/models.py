@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from zhijian.core.models import TimeStamped
 from zhijian.core.scoping import ScopedManager, register_scoped
 
-from .choices import AttachmentKind, CheckResult, ClueState, Conclusion, InspectionState, SignerRole
+from .choices import AttachmentKind, CheckResult, Conclusion, InspectionState, SignerRole
 
 
 # --- laws ------------------------------------------------------------------------------------------
@@ -266,28 +266,3 @@ class InspectionDocument(models.Model):
         verbose_name = _("检查文书")
         verbose_name_plural = _("检查文书")
         constraints = [models.UniqueConstraint(fields=["inspection", "doc_type"], name="inspectiondoc_unique")]
-
-
-@register_scoped
-class InspectionClue(TimeStamped):
-    """A case clue (案件线索) recorded from an inspection whose conclusion is "open a case", kept
-    until the enforcement-case app takes it over."""
-
-    scope_field = "division_code"
-
-    inspection = models.OneToOneField(Inspection, verbose_name=_("现场检查"), on_delete=models.PROTECT, related_name="clue")
-    entity = models.ForeignKey("entities.MarketEntity", verbose_name=_("市场主体"), on_delete=models.PROTECT, related_name="+")
-    bureau = models.ForeignKey("org.Bureau", verbose_name=_("机构"), on_delete=models.PROTECT, related_name="+")
-    division_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
-    description = models.TextField(_("线索内容"))
-    state = models.CharField(_("状态"), max_length=16, choices=ClueState.choices, default=ClueState.OPEN, db_index=True)
-
-    objects = ScopedManager()
-
-    class Meta:
-        verbose_name = _("案件线索")
-        verbose_name_plural = _("案件线索")
-        ordering = ["-id"]
-
-    def __str__(self):
-        return f"{self.entity} {self.created_at:%Y-%m-%d}"

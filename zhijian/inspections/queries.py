@@ -9,6 +9,7 @@ from zhijian.org.models import User
 from zhijian.supervision.models import Task
 
 from .models import BusinessLine, CheckItem, ChecklistVersion
+from .services import current_version
 
 CLOSED_TASK_STATES = ("archived", "cancelled")
 
@@ -38,8 +39,6 @@ def officers_of_unit(user):
 def prepare(user, credit_code: str) -> dict:
     """What the phone needs to inspect one entity: its open tasks, the items of their business
     lines (all lines when it has none), and the officers who may go with the caller."""
-    from .services import current_version
-
     entity = MarketEntity.objects.get_scoped_or_404(user, credit_code=credit_code)
     tasks = list(open_tasks(user, entity))
     version = current_version()

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from zhijian.supervision import requirements
+
+from .services import TASK_RECORD_KIND
+
 NAME = "inspections.sealed_record"
 
 
 def sealed_record_missing(task) -> str | None:
     """A task on an entity cannot be submitted or archived before a sealed inspection record
     (现场检查笔录) covers it."""
-    from .services import TASK_RECORD_KIND
-
     if not task.business_line:
         return None
     if task.records.filter(kind=TASK_RECORD_KIND, signed=True).exists():
@@ -25,6 +27,4 @@ def sealed_record_missing(task) -> str | None:
 
 
 def install() -> None:
-    from zhijian.supervision import requirements
-
     requirements.register(NAME, sealed_record_missing)

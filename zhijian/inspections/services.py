@@ -14,26 +14,29 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from zhijian.clues import intake as clue_intake
+from zhijian.clues.choices import ClueSource
 from zhijian.core import events, signing, trace
 from zhijian.core.errors import ApplicationError
+from zhijian.deadlines import clocks
 from zhijian.deadlines.choices import DocType
-from zhijian.deadlines.services import next_number
-from zhijian.deadlines.workdays import add_workdays
+from zhijian.deadlines.numbering import next_number
 from zhijian.org.choices import RoleCode
 from zhijian.security.uploads import check_upload, store_upload
+from zhijian.supervision.tasks import task_link_record
 
-from . import loading
+from . import documents, loading
 from .choices import (
-    ATTACHMENT_MAX_BYTES, ATTACHMENT_UPLOAD_KIND, SIGNATURE_MAX_BYTES, AttachmentKind, CheckResult, Conclusion,
+    ATTACHMENT_MAX_BYTES, ATTACHMENT_UPLOAD_KIND, SIGNATURE_MAX_BYTES, AttachmentKind, Conclusion,
     InspectionAction, InspectionState, SignerRole,
 )
+from .correction import CLOCK_PROCEDURE, CORRECTION_CLOCK, CORRECTION_MAX_RULE, correction_max_days
 from .models import (
-    Attachment, BusinessLine, CheckItem, ChecklistVersion, Inspection, InspectionClue, InspectionDocument,
+    Attachment, BusinessLine, CheckItem, ChecklistVersion, Inspection,
     InspectionOfficer, ItemResult, Signature,
 )
 
 MIN_OFFICERS = 2  # 行政处罚法 art. 42, SAMR order 49: at least two inspectors
-MAX_CORRECTION_DAYS = 90
 CLOCK_SKEW = dt.timedelta(minutes=10)
 TASK_RECORD_KIND = "inspection_record"
 SEAL_FORMAT = 1
@@ -221,8 +224,9 @@ def _validate(*, actor, entity, tasks, officers, results, conclusion, correction
         errors.add("results", _("检查事项所在的清单版本未发布"))
     # Conclusion.
     if conclusion == Conclusion.CORRECT:
-        if not correction_days or not 1 <= correction_days <= MAX_CORRECTION_DAYS:
-            errors.add("correction_days", _("责令改正须给出 1–%(max)d 个工作日的期限") % {"max": MAX_CORRECTION_DAYS})
+        longest = correction_max_days(timezone.localdate(started_at))
+        if not correction_days or not 1 <= correction_days <= longest:
+            errors.add("correction_days", _("责令改正须给出 1–%(max)d 个工作日的期限") % {"max": longest})
     elif correction_days:
         errors.add("correction_days", _("只有“责令限期改正”的结论才有整改期限"))
     # Attachments.
@@ -318,7 +322,12 @@ def inspection_sync(*, actor, client_key: str, entity, tasks, officers, started_
     )
     inspection.number = next_number(bureau=bureau, doc_type=DocType.INSPECTION_RECORD)[1]
     if conclusion == Conclusion.CORRECT:
-        inspection.correction_due = add_workdays(timezone.localtime(finished_at).date(), correction_days)
+        # The officers' period (1 … the rule's maximum) from the visit's day, on the registry's
+        # calendar: a year whose schedule is unknown gives a provisional date, never a refusal.
+        clock = clocks.start(procedure=CLOCK_PROCEDURE, object_id=inspection.pk, name=CORRECTION_CLOCK, rule=CORRECTION_MAX_RULE,
+                             start=timezone.localtime(finished_at).date(), amount=correction_days, at=timezone.localdate(started_at),
+                             division_code=entity.division_code, entity_id=entity.pk, actor=actor)
+        inspection.correction_due = clock.due_on
         inspection.correction_number = next_number(bureau=bureau, doc_type=DocType.CORRECTION_ORDER)[1]
     inspection.save(update_fields=["number", "correction_due", "correction_number"])
     inspection.tasks.set(tasks)
@@ -356,14 +365,13 @@ def inspection_sync(*, actor, client_key: str, entity, tasks, officers, started_
                                  sha256=rep["image"].sha256, signed_at=now)
     _set_state(inspection, InspectionState.SIGNED, actor)
     if conclusion == Conclusion.CASE:
-        InspectionClue.objects.create(
-            inspection=inspection, entity=entity, bureau=bureau, division_code=entity.division_code,
-            description=opinion or _("现场检查发现涉嫌违法行为，建议立案调查"),
-        )
+        # The case clue goes to the one clue intake: its 15-working-day verification starts from the
+        # inspection's day, on the authority of the conclusion the officers signed.
+        clue_intake.record(source=ClueSource.INSPECTION, actor=None, reporter=actor, entity=entity, bureau=bureau,
+                           division_code=entity.division_code, source_ref=f"inspection:{inspection.pk}",
+                           text=opinion or _("现场检查发现涉嫌违法行为，建议立案调查"), found_on=timezone.localdate(inspection.finished_at))
         trace.record(actor=actor, action=InspectionAction.CLUE, obj=inspection, after={"number": inspection.number})
     inspection = inspection_seal(actor=actor, inspection=inspection)
-    from . import documents
-
     documents.generate_all(inspection=inspection, actor=actor, public_base_url=public_base_url)
     return inspection
 
@@ -478,8 +486,6 @@ def inspection_seal(*, actor, inspection: Inspection) -> Inspection:
 
 
 def _link_tasks(inspection: Inspection, actor) -> None:
-    from zhijian.supervision.services import task_link_record
-
     for task in inspection.tasks.all():
         task_link_record(task=task, kind=TASK_RECORD_KIND, record_id=inspection.pk, signed=True, actor=actor)
 

@@ -11,6 +11,7 @@ from zhijian.security.masking import mask_name
 
 from . import queries, services
 from .choices import SignerRole
+from .correction import provisional_note
 from .models import BusinessLine, ChecklistVersion, Inspection, Law, Signature
 
 
@@ -61,6 +62,7 @@ def inspection_detail(request, pk):
         "signatures": inspection.signatures.select_related("witness_attachment"),
         "attachments": inspection.attachments.select_related("upload"), "documents": inspection.documents.all(),
         "verification": services.verify_inspection(inspection), "tasks": inspection.tasks.all(),
+        "provisional_note": provisional_note(inspection),
     })
 
 
@@ -101,4 +103,5 @@ def public_result(request, token):
     return render(request, "inspections/public.html", {
         "i": inspection, "results": results, "officers": officers,
         "rep_name": mask_name(rep.name) if rep and rep.name else "", "rep_refused": bool(rep and rep.refused),
+        "provisional_note": provisional_note(inspection),
     })

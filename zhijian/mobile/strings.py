@@ -3,15 +3,11 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from zhijian.inspections.models import BusinessLine
+
 
 def business_lines() -> dict[str, str]:
     """Names of the checklists' business lines (food_sales → 食品销售), for the item groups."""
-    from django.apps import apps
-
-    if not apps.is_installed("zhijian.inspections"):
-        return {}
-    from zhijian.inspections.models import BusinessLine
-
     return dict(BusinessLine.objects.values_list("code", "name"))
 
 

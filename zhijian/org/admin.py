@@ -4,9 +4,13 @@ Powers are decided by role (zhijian.security.roles), not by Django's per-model p
 by ``is_superuser``: nobody holds all three powers.
 - system administrator: accounts (create, edit, deactivate, reset passwords), bureaus,
   departments; issues integrator API tokens. Cannot grant roles or jurisdictions.
-- security administrator: grants roles and jurisdictions (through ``assign_roles`` and
-  ``set_jurisdiction``), unlocks accounts, resets OTP devices. Cannot edit accounts otherwise.
+- security administrator: grants roles and jurisdictions (through ``services.user_roles_assign``
+  and ``services.user_jurisdiction_set``), unlocks accounts, resets OTP devices. Cannot edit
+  accounts otherwise.
 - audit administrator: nothing here; reads the audit log.
+
+Accounts are created and changed through ``zhijian.org.services`` (audit entry and trace entry),
+never by the admin's own ``save()``.
 """
 from __future__ import annotations
 
@@ -22,11 +26,13 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from zhijian.core.errors import ApplicationError
-from zhijian.security import audit, services
+from zhijian.security import audit
+from zhijian.security import services as security_services
 from zhijian.security.choices import AuditEvent
 from zhijian.security.passwords import require_password_change
-from zhijian.security.roles import is_security_admin, is_system_admin
+from zhijian.security.roles import check_separation, is_security_admin, is_system_admin
 
+from . import services
 from .models import Bureau, Department, Role, User
 
 admin.site.site_header = _("智监 系统管理")
@@ -118,7 +124,7 @@ class AccountChangeForm(forms.ModelForm):
             try:
                 if self.actor is not None and self.instance.pk == self.actor.pk:
                     raise ApplicationError(_("不能修改自己的角色。"))
-                services.check_separation({r.code for r in cleaned["roles"]})
+                check_separation({r.code for r in cleaned["roles"]})
             except ApplicationError as exc:
                 raise ValidationError({"roles": exc.message}) from None
         return cleaned
@@ -199,18 +205,19 @@ class UserAdmin(DjangoUserAdmin):
     # --- saving through the services ----------------------------------------------------------
     def save_model(self, request, obj, form, change):
         if not change:
-            super().save_model(request, obj, form, change)
-            require_password_change(obj)  # an administrator-set password is temporary
+            services.user_create(actor=request.user, user=obj)  # the password is temporary
             return
         if is_security_admin(request.user):
             if "own_jurisdiction" in form.changed_data:
-                services.set_jurisdiction(actor=request.user, user=obj, own_jurisdiction=form.cleaned_data["own_jurisdiction"])
+                services.user_jurisdiction_set(actor=request.user, user=obj, own_jurisdiction=form.cleaned_data["own_jurisdiction"])
             return
-        super().save_model(request, obj, form, change)
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in services.ACCOUNT_FIELDS}
+        if changes:
+            services.user_update(actor=request.user, user=obj, **changes)
 
     def save_related(self, request, form, formsets, change):
         if "roles" in form.fields and "roles" in form.changed_data:
-            services.assign_roles(actor=request.user, user=form.instance, roles=form.cleaned_data["roles"])
+            services.user_roles_assign(actor=request.user, user=form.instance, roles=form.cleaned_data["roles"])
             for formset in formsets:
                 self.save_formset(request, form, formset, change=change)
             return
@@ -225,7 +232,7 @@ class UserAdmin(DjangoUserAdmin):
     # --- actions --------------------------------------------------------------------------------
     @admin.action(description=_("解锁所选账户"))
     def unlock_accounts(self, request, queryset):
-        n = sum(services.unlock_account(actor=request.user, username=u.username) for u in queryset)
+        n = sum(security_services.unlock_account(actor=request.user, username=u.username) for u in queryset)
         self.message_user(request, _("已解锁 %(n)d 个账户。") % {"n": n}, messages.SUCCESS)
 
     @admin.action(description=_("重置所选账户的动态口令（下次登录重新绑定）"))
@@ -240,7 +247,7 @@ class UserAdmin(DjangoUserAdmin):
     def issue_api_token(self, request, queryset):
         for user in queryset:
             try:
-                key = services.issue_token(actor=request.user, user=user)
+                key = security_services.issue_token(actor=request.user, user=user)
             except ApplicationError as exc:
                 self.message_user(request, f"{user.username}: {exc.message}", messages.ERROR)
                 continue

@@ -6,3 +6,6 @@ class OrgConfig(AppConfig):
     name = "zhijian.org"
     label = "org"
     verbose_name = _("组织与权限")
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system check: Django registers checks in ready(), once the app registry is loaded)

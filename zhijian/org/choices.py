@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhijian.security import roles as admin_roles
+
 
 class BureauLevel(models.TextChoices):
     NATIONAL = "national", _("总局")
@@ -21,12 +23,11 @@ class RoleCode(models.TextChoices):
     LEADER = "leader", _("领导")
     DEPARTMENT_STAFF = "department_staff", _("部门人员")
     REGISTRY_CLERK = "registry_clerk", _("登记人员")
-    SYSTEM_ADMIN = "system_admin", _("系统管理员")
-    SECURITY_ADMIN = "security_admin", _("安全管理员")
-    AUDIT_ADMIN = "audit_admin", _("安全审计员")
+    # The three administrators (三员分立): their codes are security's (zhijian.security.roles).
+    SYSTEM_ADMIN = admin_roles.SYSTEM_ADMIN, _("系统管理员")
+    SECURITY_ADMIN = admin_roles.SECURITY_ADMIN, _("安全管理员")
+    AUDIT_ADMIN = admin_roles.AUDIT_ADMIN, _("安全审计员")
 
 
-# 三员分立: these three may never be held together, nor with a business role.
-ADMIN_ROLES = {RoleCode.SYSTEM_ADMIN, RoleCode.SECURITY_ADMIN, RoleCode.AUDIT_ADMIN}
 # Roles that may change registry data.
 REGISTRY_WRITERS = {RoleCode.REGISTRY_CLERK, RoleCode.ENFORCEMENT_OFFICER, RoleCode.LEADER}

@@ -8,8 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from zhijian.core.models import TimeStamped
 from zhijian.core.scoping import ScopedManager, ScopedQuerySet, register_scoped
+from zhijian.security.roles import ADMIN_ROLES, separation_violation
 
-from .choices import ADMIN_ROLES, BureauLevel, RoleCode
+from .choices import BureauLevel, RoleCode
 
 
 @register_scoped
@@ -143,10 +144,9 @@ class User(AbstractUser):
     def clean(self):
         super().clean()
         if self.pk:
-            codes = self.role_codes()
-            admin = codes & {r.value for r in ADMIN_ROLES}
-            if len(admin) > 1 or (admin and codes - admin):
-                raise ValidationError(_("三员分立：系统、安全、审计管理员不能兼任，也不能兼任业务角色"))
+            reason = separation_violation(self.role_codes())
+            if reason:
+                raise ValidationError(reason)
 
     def save(self, *args, **kwargs):
         if not self.scope_division:

@@ -20,7 +20,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -138,8 +138,6 @@ def _exempt(request, names: tuple[str, ...]) -> bool:
         return True
     match = request.resolver_match
     if match is None:
-        from django.urls import Resolver404, resolve
-
         try:
             match = resolve(path)
         except Resolver404:

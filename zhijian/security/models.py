@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -13,7 +14,7 @@ from .choices import AuditEvent, AuditOutcome, UploadKind
 
 class AuditLog(models.Model):
     """One audited event. Append-only: a database trigger refuses UPDATE, and DELETE of rows
-    younger than the 180-day retention floor (see dbguard.py and docs/security.md)."""
+    younger than the 184-day retention floor (see dbguard.py and docs/security.md)."""
 
     created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     # PROTECT: an account that appears in the audit log is deactivated, never deleted.
@@ -114,6 +115,4 @@ class StoredUpload(models.Model):
 
     @property
     def path(self):
-        from pathlib import Path
-
         return Path(settings.MEDIA_ROOT) / self.relative_path

@@ -1,5 +1,7 @@
-"""Security actions: sign-in checks and lockout, unlocking, role and jurisdiction grants
-(三员分立), integrator tokens, audit-log retention.
+"""Security actions: sign-in checks and lockout, unlocking, integrator tokens, audit-log retention.
+
+Role and jurisdiction grants are org's (``zhijian.org.services``): they change org's data and
+check 三员分立 with ``roles.check_separation``.
 
 Sign-in functions are deliberately *not* one atomic block: a failed attempt must leave its counter
 and audit entry behind even though the caller is refused.
@@ -14,20 +16,19 @@ from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from zhijian.core.errors import ApplicationError
-from zhijian.org.choices import ADMIN_ROLES, RoleCode
-from zhijian.org.models import Role
 
-from . import audit
+from . import audit, dbguard
 from .choices import AuditEvent, AuditOutcome
 from .models import AuditLog, LoginThrottle
 from .otp import confirmed_device, otp_required_for
 from .passwords import password_expired
-from .roles import is_security_admin, is_system_admin
+from .roles import ADMIN_ROLES, is_security_admin, is_system_admin
 
 # The trigger in dbguard.py refuses to delete younger rows whatever this says.
-AUDIT_RETENTION_FLOOR_DAYS = 180
+AUDIT_RETENTION_FLOOR_DAYS = dbguard.RETENTION_FLOOR_DAYS
 
 
 class Denied(ApplicationError):
@@ -141,8 +142,6 @@ def otp_check(*, request, user, token: str) -> bool:
 
 def token_obtain(*, request, username: str, password: str, otp: str = ""):
     """API token acquisition: password (with lockout) plus the TOTP code when OTP is required."""
-    from rest_framework.authtoken.models import Token
-
     user = login_authenticate(request=request, username=username, password=password)
     if user.has_role(*ADMIN_ROLES):
         raise Denied(_("管理员账户不能使用接口令牌，请通过网页登录。"))
@@ -174,77 +173,10 @@ def unlock_account(*, actor, username: str) -> bool:
     return was_locked
 
 
-def _role_codes(roles) -> set[str]:
-    codes = set()
-    for r in roles:
-        code = r.code if isinstance(r, Role) else str(r)
-        if code not in RoleCode.values:
-            raise ApplicationError(_("未知角色：%(code)s") % {"code": code}, code="unknown_role")
-        codes.add(code)
-    return codes
-
-
-def check_separation(codes: set[str]) -> None:
-    """三员分立: at most one of the three administrator roles, and never with a business role."""
-    admin = codes & {r.value for r in ADMIN_ROLES}
-    if len(admin) > 1:
-        raise ApplicationError(_("三员分立：系统管理员、安全管理员、安全审计员不能由同一人兼任。"), code="separation_of_duties")
-    if admin and codes - admin:
-        raise ApplicationError(_("三员分立：管理员不能兼任业务角色。"), code="separation_of_duties")
-
-
-@transaction.atomic
-def assign_roles(*, actor, user, roles):
-    """Set ``user``'s roles. Only a security administrator grants roles (``actor=None`` is the
-    installer's console), never to themselves; the three administrator roles stay separate.
-    Holders of an administrator role get admin-site access (is_staff); nobody else does."""
-    if actor is not None:
-        if not is_security_admin(actor):
-            raise Denied(_("只有安全管理员可以分配角色。"))
-        if actor.pk == user.pk:
-            raise Denied(_("不能修改自己的角色。"))
-    codes = _role_codes(roles)
-    check_separation(codes)
-    before = sorted(user.role_codes()) if user.pk else []
-    for code in codes:
-        Role.objects.get_or_create(code=code)
-    user.roles.set(Role.objects.filter(code__in=codes))
-    is_admin = bool(codes & {r.value for r in ADMIN_ROLES})
-    if user.is_staff != is_admin:
-        user.is_staff = is_admin
-        user.save(update_fields=["is_staff"])
-    for attr in ("_role_cache", "_jurisdiction_cache"):
-        user.__dict__.pop(attr, None)
-    audit.record(AuditEvent.ROLE_CHANGE, user=actor, username=actor.get_username() if actor else "", obj=user,
-                 detail={"before": before, "after": sorted(codes)})
-    return user
-
-
-@transaction.atomic
-def set_jurisdiction(*, actor, user, own_jurisdiction: str):
-    """A security administrator narrows a person's jurisdiction (division-code prefixes)."""
-    if actor is not None and not is_security_admin(actor):
-        raise Denied(_("只有安全管理员可以授予辖区。"))
-    prefixes = [p.strip() for p in (own_jurisdiction or "").split(",") if p.strip()]
-    if any(not p.isdigit() for p in prefixes):
-        raise ApplicationError(_("辖区只能是数字区划代码前缀。"), code="invalid")
-    if prefixes and user.has_role(*ADMIN_ROLES):
-        raise ApplicationError(_("三员分立：管理员账户不能被授予业务辖区。"), code="separation_of_duties")
-    before = user.own_jurisdiction
-    user.own_jurisdiction = ",".join(prefixes)
-    user.save(update_fields=["own_jurisdiction"])
-    user.__dict__.pop("_jurisdiction_cache", None)
-    audit.record(AuditEvent.JURISDICTION_CHANGE, user=actor, username=actor.get_username() if actor else "", obj=user,
-                 detail={"before": before, "after": user.own_jurisdiction})
-    return user
-
-
 @transaction.atomic
 def issue_token(*, actor, user) -> str:
     """A system administrator issues (or shows) an integrator's API token. ``actor=None`` is the
     operations console (``zhijian token USERNAME``)."""
-    from rest_framework.authtoken.models import Token
-
     if actor is not None and not is_system_admin(actor):
         raise Denied(_("只有系统管理员可以签发接口令牌。"))
     if user.has_role(*ADMIN_ROLES):
@@ -256,8 +188,8 @@ def issue_token(*, actor, user) -> str:
 
 
 def purge_audit_log(*, actor, older_than_days: int) -> int:
-    """Delete audit entries older than ``older_than_days`` (at least the 180-day floor), by a
-    security administrator; the purge itself is audited."""
+    """Delete audit entries older than ``older_than_days`` (at least the 184-day floor: six months
+    whatever the month), by a security administrator; the purge itself is audited."""
     if not is_security_admin(actor):
         raise Denied(_("只有安全管理员可以清理过期审计日志。"))
     floor = max(AUDIT_RETENTION_FLOOR_DAYS, settings.AUDIT_RETENTION_DAYS)

@@ -4,8 +4,8 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from zhijian.deadlines.sweeps import calendar_gaps_message
-
 from zhijian.demo import builder
+from zhijian.entities.models import MarketEntity
 
 
 class _Bar:
@@ -37,8 +37,6 @@ class Command(BaseCommand):
 
     def handle(self, build_only, entities, seed, port, **opts):
         call_command("migrate", verbosity=0)
-        from zhijian.entities.models import MarketEntity
-
         if MarketEntity.objects.filter(division_code__startswith="3701").count() >= entities:
             self.stdout.write("演示数据已存在，跳过生成（删除 var/ 可重建）")
             logins = builder._people(builder._bureaus())

@@ -1,4 +1,7 @@
-"""Load the shipped reference data (divisions, GB/T 4754 industries). Safe to re-run."""
+"""Load the shipped reference data (divisions, GB/T 4754 industries). Safe to re-run.
+
+A registry command: it loads geo's divisions and the registry's industries (geo sits below the
+registry and loads its own data only)."""
 from __future__ import annotations
 
 import time
@@ -7,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from zhijian.entities import reference as industries
 from zhijian.geo import reference
 
 
@@ -33,5 +37,5 @@ class Command(BaseCommand):
                 % {"c": stats.created, "u": stats.updated, "n": stats.unchanged, "r": stats.reparented, "s": stats.skipped, "t": time.monotonic() - started}
             )
         if only in (None, "industries"):
-            stats = reference.load_industries(progress=progress)
+            stats = industries.load_industries(progress=progress)
             self.stdout.write(_("国民经济行业：新增 %(c)d，更新 %(u)d，未变 %(n)d") % {"c": stats.created, "u": stats.updated, "n": stats.unchanged})
