@@ -49,7 +49,7 @@ class Command(BaseCommand):
         # Deadlines that reach an unpublished year are refused, not guessed: say so before anyone clicks.
         warning = calendar_gaps_message(timezone.localdate())
         if warning:
-            self.stdout.write(self.style.WARNING(f"注意：{warning}期限落在这些年度的操作会被拒绝。"))
+            self.stdout.write(self.style.WARNING(f"注意：{warning}期限落在这些年度的按法定节日和周末暂定（标“暂定”），录入后自动重算。"))
         if build_only:
             return
         call_command("serve", port=port)
