@@ -21,6 +21,8 @@ def _seed_reference_rows():
 
     for name in ("zhijian.deadlines.migrations.0002_seed_rules_and_holidays", "zhijian.grid.migrations.0002_seed_rules"):
         import_module(name).seed(apps, None)
+    import_module("zhijian.deadlines.migrations.0004_seed_rule_data").seed(apps, None)
+    import_module("zhijian.grid.migrations.0006_kernel_clocks_clues").rules(apps, None)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -39,7 +39,7 @@ def test_admin_edits_go_through_the_services_and_the_trace(rules):
     sysadmin = make_user("system_admin", is_staff=True)
     rule_admin = admin.site._registry[DeadlineRule]
     rule = DeadlineRule.objects.get(code="grid.recheck")
-    rule.remind_days = 2
+    rule.remind_days = (rule.remind_days or 0) + 1  # a real change whatever the seed gave it
     rule_admin.save_model(_request(sysadmin), rule, form=None, change=True)
     entry = TraceEntry.objects.get(action="deadlines.rule_change", object_id=str(rule.pk))
     assert entry.actor_id == sysadmin.pk and entry.before_digest != entry.after_digest

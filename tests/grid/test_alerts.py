@@ -188,6 +188,51 @@ def test_pushed_items_escalate_from_claimer_to_department_head_to_the_areas_regu
     assert sum(sweep(D(2026, 10, 27)).values()) == 0
 
 
+def test_an_unclaimed_items_receipt_limit_in_hours_runs_on_the_clock(city):
+    """签收时限: an item to be claimed within 1 hour warns by the clock — reminder in its last hour,
+    overdue after it, the head after 2 hours, the area's regulator after 8 — and stops once claimed."""
+    from django.utils import timezone
+
+    from tests.factories import make_user
+    from zhijian.coordination.choices import PushState, PushTrigger
+    from zhijian.coordination.models import PushItem, SupervisionMatter
+
+    make_user("leader", username="healthhead", department=city.health)
+    matter = SupervisionMatter.objects.create(code="clinic", name="医疗机构执业监管", deadline_hours=1)
+    pushed = timezone.make_aware(dt.datetime(2026, 10, 13, 23, 30))  # Beijing time: due 00:30 on the 14th
+    item = PushItem.objects.create(entity=city.entity, department=city.health, matter=matter, trigger=PushTrigger.CREATED,
+                                   trigger_key="event:9", division_code=city.entity.division_code, deadline_hours=1,
+                                   due_at=pushed + dt.timedelta(hours=1), created_at=pushed)
+    other = PushItem.objects.create(entity=city.entity, department=city.health, matter=matter, trigger=PushTrigger.CREATED,
+                                    trigger_key="event:10", division_code=city.entity.division_code, deadline_hours=1,
+                                    due_at=pushed + dt.timedelta(hours=1), created_at=pushed)
+
+    def receipt(it):
+        return sorted(Warning.objects.filter(item_type=ItemType.PUSH_ITEM, item_id=it.pk, step="receipt")
+                      .values_list("level", "recipient__username", "due_on"))
+
+    hour = dt.timedelta(hours=1)
+    alerts.receipt_warnings(now=pushed - hour)
+    assert receipt(item) == []
+    alerts.receipt_warnings(now=pushed)
+    assert receipt(item) == [(0, "healthhead", D(2026, 10, 14))]  # the local day of 00:30, not UTC's
+    PushItem.objects.filter(pk=other.pk).update(state=PushState.CLAIMED)
+    alerts.receipt_warnings(now=pushed + 2 * hour)
+    assert [lv for lv, *_r in receipt(item)] == [0, 1]
+    alerts.receipt_warnings(now=pushed + 4 * hour)
+    assert [lv for lv, *_r in receipt(item)] == [0, 1, 2]
+    alerts.receipt_warnings(now=pushed + 10 * hour)
+    assert [lv for lv, *_r in receipt(item)] == [0, 1, 2, 3]
+    assert receipt(other) == [(0, "healthhead", D(2026, 10, 14))]  # claimed before it ran out: no more
+    assert sum(alerts.receipt_warnings(now=pushed + 10 * hour).values()) == 0
+
+
+def test_receipt_warnings_run_from_the_scheduler(db):
+    from zhijian.deadlines.scheduling import registry
+
+    assert "新增 0 条" in registry()["grid.receipt_warnings"].func()
+
+
 def test_a_redelivered_sweep_event_warns_once(city, waiting):
     """The handler may see a ``clock.*`` event twice (at-least-once delivery): one warning."""
     from zhijian.core.models import Event

@@ -11,7 +11,9 @@ number of deliveries, each batch a ``WarningRun`` traced once. Supervision tasks
 (procedure ``supervision.task``) are warned the same way (step ``due``; a village's first-visit
 task is followed through its grid case instead), and so are the departments' pushed items by their
 matter's day limit (``coordination.pushitem``: the claimer, else the department's head; then the
-head; then the head of the area's market regulator — ``_push_warnings``).
+head; then the head of the area's market regulator — ``_push_warnings``). An unclaimed item's
+receipt limit in hours (``deadline_hours``/``due_at``, step ``receipt``) is not a registry clock:
+``receipt_warnings`` reads the items by the current time, run hourly from ``grid.sweeps``.
 
 =====  ==============================  ==============================================
 level  clock event                      to whom (``ESCALATION``)
@@ -27,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -39,7 +42,7 @@ from zhijian.deadlines import clocks
 from zhijian.org.choices import RoleCode
 from zhijian.org.models import Bureau, Department, User
 
-from zhijian.coordination.choices import OPEN_PUSH_STATES, PUSH_PROCEDURE
+from zhijian.coordination.choices import OPEN_PUSH_STATES, PUSH_PROCEDURE, PushState
 from zhijian.coordination.models import PushItem
 from zhijian.coordination.push import VILLAGE_BUSINESS_LINE
 from zhijian.supervision.choices import PROCEDURE as TASK_PROCEDURE
@@ -113,13 +116,13 @@ def _warnings(item_type, wanted, objs, step_of) -> list[tuple[dt.date, int, Warn
     return out
 
 
-def _push_warnings(wanted) -> list[tuple[dt.date, int, Warning]]:
+def _push_warnings(wanted, *, states=OPEN_PUSH_STATES, step=None) -> list[tuple[dt.date, int, Warning]]:
     """Warnings on departments' pushed items (their matter's day limit; step = the item's state):
     the person who claimed the item, else the department's head; then the head; then the head of
     the market regulator of the department's area (the bureau whose division is the longest prefix
     of the department's). Items no longer open (finished, returned, reassigned) are not warned."""
     items = (PushItem.objects.only("id", "claimed_by_id", "department_id", "division_code", "state")
-             .filter(state__in=OPEN_PUSH_STATES).in_bulk({int(c["object_id"]) for _t, _l, c in wanted}))
+             .filter(state__in=states).in_bulk({int(c["object_id"]) for _t, _l, c in wanted}))
     dept_ids = {i.department_id for i in items.values()}
     dept_heads = dict(User.objects.filter(is_active=True, department_id__in=dept_ids, roles__code=RoleCode.LEADER)
                       .values("department_id").annotate(first=Min("id")).values_list("department_id", "first"))
@@ -143,7 +146,7 @@ def _push_warnings(wanted) -> list[tuple[dt.date, int, Warning]]:
         else:
             bureau = above.get(item.department_id)
             recipient = regulators.get(bureau)
-        out.append((today, level, Warning(item_type=ItemType.PUSH_ITEM, item_id=item.pk, step=str(item.state), level=level,
+        out.append((today, level, Warning(item_type=ItemType.PUSH_ITEM, item_id=item.pk, step=step or str(item.state), level=level,
                                           due_on=_date(c["due_on"]), recipient_id=recipient, bureau_id=bureau,
                                           division_code=item.division_code)))
     return out
@@ -182,17 +185,63 @@ def raise_warnings(evs) -> dict[tuple[str, int], int]:
                 if mine(c):
                     wanted[item_type].append((today, level, c))
                     break
-    out = {}
+    out: dict[tuple[str, int], int] = {}
     for item_type, _mine, build in SOURCES:
-        if not wanted[item_type]:
-            continue
-        by_run: dict[tuple[dt.date, int], list[Warning]] = defaultdict(list)
-        for today, level, row in build(wanted[item_type]):
-            by_run[(today, level)].append(row)
-        for (today, level), rows in sorted(by_run.items()):
-            key = (str(item_type), int(level))
-            out[key] = out.get(key, 0) + _insert_run(today, level, rows, item_type=item_type)
+        if wanted[item_type]:
+            _insert_runs(item_type, build(wanted[item_type]), out)
     return out
+
+
+def _insert_runs(item_type, built, out: dict) -> dict:
+    by_run: dict[tuple[dt.date, int], list[Warning]] = defaultdict(list)
+    for today, level, row in built:
+        by_run[(today, level)].append(row)
+    for (today, level), rows in sorted(by_run.items()):
+        key = (str(item_type), int(level))
+        out[key] = out.get(key, 0) + _insert_run(today, level, rows, item_type=item_type)
+    return out
+
+
+RECEIPT_STEP = "receipt"
+
+
+def receipt_offsets() -> dict[int, dt.timedelta]:
+    """Per level, how long after an unclaimed item's receipt moment (``due_at``) it is raised:
+    the reminder ``PUSH_WARN_REMIND_MINUTES`` before (60), overdue right after, the department head
+    ``PUSH_WARN_UNIT_HEAD_AFTER_HOURS`` (2) and the area's regulator
+    ``PUSH_WARN_SUPERVISOR_AFTER_HOURS`` (8) hours after."""
+    return {
+        WarningLevel.REMINDER: -dt.timedelta(minutes=int(getattr(settings, "PUSH_WARN_REMIND_MINUTES", 60))),
+        WarningLevel.OVERDUE: dt.timedelta(0),
+        WarningLevel.UNIT_HEAD: dt.timedelta(hours=int(getattr(settings, "PUSH_WARN_UNIT_HEAD_AFTER_HOURS", 2))),
+        WarningLevel.SUPERVISOR: dt.timedelta(hours=int(getattr(settings, "PUSH_WARN_SUPERVISOR_AFTER_HOURS", 8))),
+    }
+
+
+def receipt_warnings(now: dt.datetime | None = None) -> dict[tuple[str, int], int]:
+    """签收时限: pushed items with a receipt limit in hours (``deadline_hours``) that nobody has
+    claimed yet, warned by the clock (not working days): the reminder while ``now`` is in the last
+    ``PUSH_WARN_REMIND_MINUTES`` before ``due_at`` (a missed reminder is not raised once overdue),
+    overdue after it, the escalations by ``receipt_offsets``; step ``receipt``, same recipients as
+    the day limit (``_push_warnings``), each level once. Run hourly (``grid.sweeps``).
+    Returns {(item type, level): new warnings}."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    offsets = receipt_offsets()
+    remind = -offsets[WarningLevel.REMINDER]
+    due = (PushItem.objects.filter(state=PushState.PUSHED, deadline_hours__isnull=False, due_at__isnull=False,
+                                   due_at__lte=now + remind).values_list("id", "due_at"))
+    wanted = []
+    for pk, due_at in due:
+        c = {"object_id": pk, "due_on": timezone.localdate(due_at)}
+        if due_at >= now:
+            wanted.append((today, WarningLevel.REMINDER, c))
+            continue
+        wanted.extend((today, level, c) for level, after in offsets.items()
+                      if level != WarningLevel.REMINDER and due_at + after < now)
+    if not wanted:
+        return {}
+    return _insert_runs(ItemType.PUSH_ITEM, _push_warnings(wanted, states=(PushState.PUSHED,), step=RECEIPT_STEP), {})
 
 
 @transaction.atomic
