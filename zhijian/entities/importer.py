@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import io
 import operator
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +33,7 @@ from zhijian.core.scoping import common_division, jurisdiction_of
 from zhijian.geo import placement
 from zhijian.geo.models import Division
 
-from . import creditcode, parsing, placing
+from . import creditcode, parsing, placing, tally
 from .choices import ChangeKind, EntityStatus
 from .models import CreditCodeException, EntityChange, Industry, MarketEntity
 from .text import name_grams
@@ -339,7 +340,7 @@ class Importer:
     def _write(self, rows: list[dict]) -> None:
         codes = [r["credit_code"] for r in rows]
         with transaction.atomic():
-            existing = {e["credit_code"]: e for e in MarketEntity.objects.filter(credit_code__in=codes).values("id", *_COMPARED, "credit_code", "grid_id", "version")}
+            existing = {e["credit_code"]: e for e in MarketEntity.objects.filter(credit_code__in=codes).values("id", *_COMPARED, "credit_code", "grid_id", "version", "entity_type")}
             new = [r for r in rows if r["credit_code"] not in existing]
             changed: list[tuple[dict, dict, dict]] = []
             for r in rows:
@@ -361,6 +362,11 @@ class Importer:
                 self._insert(new)
             if changed:
                 self._update(changed)
+            counts: Counter = Counter(tally.key_of(r) for r in new)
+            for o, r, _d in changed:  # an update keeps the entity's type; status and division may move
+                counts[tally.key_of(o)] -= 1
+                counts[(r["division_code"], r["status"], o["entity_type"])] += 1
+            tally.adjust(counts)
             self.summary.imported += len(new)
             self.summary.updated += len(changed)
             digest = hashlib.sha256("\n".join(sorted(f"{r['credit_code']}|{r['name']}|{r['division_code']}" for r in new + [c[1] for c in changed])).encode()).hexdigest()

@@ -146,3 +146,23 @@ class ImportJob(TimeStamped):
 
     def summary(self) -> str:
         return f"imported={self.imported} updated={self.updated} rejected={self.rejected} warned={self.warned}"
+
+
+class EntityTally(models.Model):
+    """How many entities each (division, status, type) holds: the registry's exact totals at
+    province scale without a ``COUNT(*)`` per page. Kept by every registry write path in the same
+    transaction (``zhijian.entities.tally``); ``zhijian recount-entities`` rebuilds it."""
+
+    division_code = models.CharField(_("区划代码"), max_length=12)
+    status = models.CharField(_("登记状态"), max_length=16, choices=EntityStatus.choices)
+    entity_type = models.CharField(_("主体类型"), max_length=16, choices=EntityType.choices)
+    n = models.BigIntegerField(_("户数"), default=0)
+
+    class Meta:
+        verbose_name = _("市场主体计数")
+        verbose_name_plural = _("市场主体计数")
+        constraints = [models.UniqueConstraint(fields=["division_code", "status", "entity_type"], name="entitytally_key")]
+        indexes = [models.Index(fields=["division_code"], name="entitytally_division", opclasses=["varchar_pattern_ops"])]
+
+    def __str__(self):
+        return f"{self.division_code} {self.status} {self.entity_type}: {self.n}"

@@ -15,7 +15,7 @@ from zhijian.geo import placement
 from zhijian.org.choices import REGISTRY_WRITERS
 from zhijian.security.uploads import check_upload, store_upload
 
-from . import creditcode, placing
+from . import creditcode, placing, tally
 from .choices import ChangeKind, EntityStatus
 from .models import CreditCodeException, EntityChange, ImportJob, MarketEntity
 from .tasks import run_import_job
@@ -101,6 +101,7 @@ def entity_create(*, actor, credit_code: str, name: str, division_code: str, add
     _place(entity)
     entity.full_clean(exclude=["grid"])
     entity.save()
+    tally.adjust({tally.key_of(entity): 1})
     _record(entity, ChangeKind.CREATED, _diff({}, snapshot(entity)), actor, "entity.created", None)
     return entity
 
@@ -152,6 +153,7 @@ def entity_change_address(*, actor, credit_code: str, address: str, division_cod
     if not address.strip():
         raise ApplicationError(_("地址不能为空"), code="required")
     before = snapshot(entity)
+    was = tally.key_of(entity)
     entity.address, entity.division_code, entity.lng, entity.lat = address.strip(), division_code, lng, lat
     _place(entity)
     changed = _diff(before, snapshot(entity))
@@ -159,6 +161,7 @@ def entity_change_address(*, actor, credit_code: str, address: str, division_cod
         return entity
     entity.version += 1
     entity.save()
+    tally.moved(was, tally.key_of(entity))
     _record(entity, ChangeKind.ADDRESS, changed, actor, "entity.address_changed", before, note)
     return entity
 
@@ -183,9 +186,11 @@ def entity_set_status(*, actor, credit_code: str, status: str, note: str = "") -
             code="illegal_transition",
         )
     before = snapshot(entity)
+    was = tally.key_of(entity)
     entity.status = status
     entity.version += 1
     entity.save(update_fields=["status", "version", "updated_at"])
+    tally.moved(was, tally.key_of(entity))
     _record(entity, ChangeKind.STATUS, _diff(before, snapshot(entity)), actor, "entity.status_changed", before, note)
     return entity
 
