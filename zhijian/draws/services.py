@@ -30,6 +30,7 @@ from zhijian.core.transactions import no_flush_wait
 from zhijian.deadlines import clocks
 from zhijian.entities.importer import insert_rows
 from zhijian.entities.models import MarketEntity
+from zhijian.inspections import lines as line_industries
 from zhijian.org.choices import RoleCode
 from zhijian.org.models import User
 from zhijian.security.masking import mask_name
@@ -109,6 +110,7 @@ def plan_params(plan: DrawPlan) -> dict:
         "plan": plan.pk, "name": plan.name, "period": plan.period, "bureau": plan.bureau.name,
         "departments": [d.name for d in plan.departments.all()], "business_lines": plan.business_lines,
         "check_items": plan.check_items, "division_prefix": plan.division_code, "industry_prefixes": plan.industry_prefixes,
+        "line_industries": [] if plan.industry_prefixes else pool_industries(plan),
         "entity_types": plan.entity_types, "statuses": plan.statuses,
         "percent": {r.risk_class: str(r.percent) for r in plan.ratios.all()},
         "per_entity": plan.inspectors_per_entity,
@@ -121,13 +123,21 @@ def plan_params(plan: DrawPlan) -> dict:
 # --- commit -------------------------------------------------------------------------------------
 
 
+def pool_industries(plan: DrawPlan) -> list[str]:
+    """The industries the pool is restricted to: the plan's own prefixes, else those of its business
+    lines (a draw of 食品销售 picks food shops only); empty: every industry (no line, or a line
+    without industries)."""
+    return list(plan.industry_prefixes) or (line_industries.industries_of(plan.business_lines) or [])
+
+
 def pool_queryset(plan: DrawPlan):
     qs = MarketEntity.objects.filter(division_code__startswith=plan.division_code, status__in=plan.statuses or ["active"])
     if plan.entity_types:
         qs = qs.filter(entity_type__in=plan.entity_types)
-    if plan.industry_prefixes:
+    industries = pool_industries(plan)
+    if industries:
         q = Q()
-        for p in plan.industry_prefixes:
+        for p in industries:
             q |= Q(industry_code__startswith=p)
         qs = qs.filter(q)
     return qs

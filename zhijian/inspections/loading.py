@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import lawtext
+from . import lines as line_industries
 from .models import BusinessLine, CheckItem, ChecklistVersion, Law, LawArticle
 
 DATA_DIR = Path(settings.BASE_DIR) / "data"
@@ -111,6 +112,7 @@ def _item_sort_key(number: str) -> tuple[int, ...]:
 def load_checklists(csv_path: Path = CHECKLIST_CSV, basis_path: Path = BASIS_CSV, report: LoadReport | None = None) -> LoadReport:
     """Business lines and checklist version 1 from the CFDA 2016 tables (laws first, for the basis)."""
     report = load_laws(report=report)
+    line_industries.seed()  # the lines' industries (migration 0004), also after a flush emptied the table
     lines = {}
     for order, (code, name) in enumerate(BUSINESS_LINES, start=1):
         line, created = BusinessLine.objects.get_or_create(code=code, defaults={"name": name, "order": order * 10})

@@ -68,6 +68,10 @@ class BusinessLine(models.Model):
     code = models.SlugField(_("代码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=50)
     order = models.PositiveSmallIntegerField(_("排序"), default=100)
+    # The entities of the line: GB/T 4754-2017 codes (a class like 62 covers its groups and
+    # classes). Daily inspections and draws of the line pick only these entities; empty: all.
+    industry_codes = models.CharField(_("行业代码"), max_length=500, blank=True,
+                                      help_text=_("GB/T 4754-2017 行业代码，逗号分隔，如 5221,5222,62；留空为不限行业"))
 
     class Meta:
         verbose_name = _("业务条线")
@@ -79,6 +83,9 @@ class BusinessLine(models.Model):
 
     def get_absolute_url(self):
         return reverse("inspections:checklist_line", args=[self.code])
+
+    def industry_list(self) -> list[str]:
+        return [c for c in (p.strip() for p in self.industry_codes.replace("，", ",").replace("、", ",").split(",")) if c]
 
 
 class ChecklistVersion(models.Model):

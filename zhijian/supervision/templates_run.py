@@ -17,6 +17,7 @@ from zhijian.deadlines.rules import rule_in_force
 from zhijian.entities.choices import EntityStatus
 from zhijian.entities.models import MarketEntity
 
+from . import lines as task_lines
 from .choices import TEMPLATE_SOURCE, TaskAction, TaskState, TemplateKind
 from .models import Task, TaskTemplate, TemplateRun
 from .procedure import TASK, TEMPLATE_RUNNERS, area_within, covers, event_payload
@@ -57,7 +58,7 @@ def template_entities(template, bureau):
     qs = MarketEntity.objects.filter(scope_q("division_code", tuple(bureau.jurisdiction_prefixes())), status=EntityStatus.ACTIVE)
     if template.division_prefix:
         qs = qs.filter(division_code__startswith=template.division_prefix)
-    industries = template.industry_prefix_list()
+    industries = template.industry_prefix_list() or task_lines.industries_of(template.business_line_list())
     if industries:
         q = Q()
         for p in industries:
@@ -89,15 +90,18 @@ def template_generate(*, actor, template, bureau, limit=None, run_key=None, batc
     if template.deadline_rule:
         rule_in_force(template.deadline_rule, today)
     lines = template.business_line_list() or [""]
+    # Each entity gets the tasks of the lines its industry belongs to (a supermarket: food sales, not
+    # catering), unless the template names its industries itself.
+    covered = {line: (None if template.industry_prefix_list() or not line else task_lines.industries_of([line])) for line in lines}
     source = TEMPLATE_SOURCE[template.kind]
 
     done = set(Task.objects.filter(template=template, run_key=run_key).values_list("entity_id", "business_line"))
     wanted = []
-    for entity_id, name, credit_code, division_code in template_entities(template, bureau).order_by("id").values_list(
-        "id", "name", "credit_code", "division_code"
+    for entity_id, name, credit_code, division_code, industry_code in template_entities(template, bureau).order_by("id").values_list(
+        "id", "name", "credit_code", "division_code", "industry_code"
     ).iterator(chunk_size=2000):
         for line in lines:
-            if (entity_id, line) not in done:
+            if (entity_id, line) not in done and task_lines.covers(covered[line], industry_code):
                 wanted.append((entity_id, name, credit_code, division_code, line))
                 if limit is not None and len(wanted) >= limit:
                     break
