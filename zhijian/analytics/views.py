@@ -5,12 +5,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhijian.security import audit
 from zhijian.security.choices import AuditEvent
 
-from . import exports, queries, tables
+from zhijian.core.paging import paged
+
+from . import exports, overview, queries, tables
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -71,3 +74,24 @@ def export(request, slug):
     response = HttpResponse(body, content_type=XLSX)
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''stats-{slug}-{rng.start:%Y%m%d}-{rng.end:%Y%m%d}.xlsx"
     return response
+
+
+@login_required
+def overview_list(request, kind):
+    """The rows behind one figure of the leader overview (grid cases, pushed items, clues,
+    inspections, visits, warnings), paged, each row a link to the item."""
+    if not request.user.has_role(*overview.OVERVIEW_ROLES):
+        raise PermissionDenied(_("只有领导和调度员可以查看领导首页的明细"))
+    if kind not in overview.LIST_KINDS:
+        raise Http404(kind)
+    get = request.GET
+    scope = overview.scope_for(request.user, bureau=get.get("bureau"), division=get.get("division"))
+    w = overview.window()
+    period = get.get("period", "") if get.get("period", "") in overview.PERIODS else ""
+    due = get.get("due", "") if get.get("due", "") in ("overdue", "soon") else ""
+    filters = {"state": get.get("state", "")[:20], "due": due, "period": period, "problems": get.get("problems") == "1"}
+    page = paged(request, overview.drill_list(scope, kind, w, **filters), per_page=50)
+    return render(request, "analytics/overview_list.html", {
+        "kind": kind, "title": overview.list_title(kind, **filters), "page": page, "rows": page.rows,
+        "breadcrumbs": overview.breadcrumbs(scope), "today": w.today, "now": timezone.now(),
+    })

@@ -125,7 +125,14 @@ class Task(TimeStamped):
         verbose_name_plural = _("监管任务")
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["state", "due_on"], name="task_state_due"),
+            # Boards and the leader overview count open / overdue / due-soon work per unit and area
+            # from this index alone (state and due date lead; the unit and division ride along).
+            models.Index(fields=["state", "due_on", "overdue", "bureau", "division_code"], name="task_state_due_unit"),
+            # The board's default order (earliest due first) over open tasks.
+            models.Index(fields=["due_on", "id"], name="task_open_due", condition=models.Q(state__in=OPEN_STATES)),
+            # The overview's trends: registered and archived per day.
+            models.Index(fields=["created_at"], name="task_created"),
+            models.Index(fields=["closed_at"], name="task_closed", condition=models.Q(closed_at__isnull=False)),
             models.Index(fields=["bureau", "state"], name="task_bureau_state"),
             models.Index(fields=["assignee", "state"], name="task_assignee_state"),
         ]

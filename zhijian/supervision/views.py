@@ -1,19 +1,25 @@
 """Pages of the task loop: thin views over queries and services."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhijian.core.errors import ApplicationError
+from zhijian.core.paging import DEFAULT_CAP, paged
+from zhijian.core.scoping import jurisdiction_of
 from zhijian.entities.models import MarketEntity
+from zhijian.geo.models import Division
 from zhijian.org.models import Bureau, User
 
 from . import queries, requirements, tasks, templates_run
-from .choices import TaskState
+from .choices import TaskSource
 from .forms import RunForm, TaskCreateForm, TemplateForm
 from .models import Task, TaskTemplate
 from .procedure import EXECUTORS, TASK, TEMPLATE_RUNNERS, allowed_actions, covers
@@ -27,17 +33,56 @@ def my_board(request):
     return render(request, "supervision/my_board.html", {**board, "can_see_unit": request.user.has_role(*BOARD_ROLES)})
 
 
+def _board_choices(user, f: queries.TaskFilter) -> dict:
+    """What the board's filter form offers, by name: units, divisions (the chosen one, its parent and
+    its children), people, sources, due."""
+    bureaus = list(Bureau.objects.scoped(user).order_by("level", "division_code", "name").values_list("id", "name")[:500])
+    prefixes = jurisdiction_of(user)
+    division = f.division or (prefixes[0] if len(prefixes) == 1 else "")
+    here = Division.objects.filter(code=division).first() if division else None
+    children = Division.objects.scoped(user).filter(parent_id=division) if division else Division.objects.scoped(user).filter(
+        code__in=[p for p in prefixes if p])
+    people = User.objects.scoped(user).filter(is_active=True, roles__code__in=EXECUTORS)
+    if f.bureau is not None:
+        people = people.filter(bureau_id__in=queries.bureaus_under(user, f.bureau))
+    return {
+        "bureaus": bureaus,
+        "division_here": here if f.division else None,
+        "division_parent": Division.objects.scoped(user).filter(code=here.parent_id).first() if (here and f.division and here.parent_id) else None,
+        "divisions": list(children.order_by("code").values_list("code", "name")[:400]),
+        "people": list(people.distinct().order_by("full_name", "username").values_list("id", "full_name", "username")[:300]),
+        "sources": TaskSource.choices,
+        "dues": [("overdue", _("已逾期")), ("soon", _("%(n)s日内到期") % {"n": queries.SOON_DAYS})],
+    }
+
+
 @login_required
 def unit_board(request):
+    """The unit's tasks: counts by state, filters (state, due, unit, division, person, source) and a
+    paged list with its total; the leader overview's figures link here with the same filters."""
     if not request.user.has_role(*BOARD_ROLES):
         raise PermissionDenied(_("只有领导、调度员和法制审核员可以查看单位任务看板"))
-    state = request.GET.get("state", "")
-    state = state if state in TaskState.values else ""
-    overdue = request.GET.get("overdue") == "1"
-    board = queries.unit_board(request.user, state=state, overdue=overdue)
-    for t in board["tasks"]:
+    f = queries.TaskFilter.from_query(request.GET)
+    board = queries.unit_board(request.user, f)
+    only_state = not any((f.due, f.assignee, f.source, f.created, f.closed))
+    exact = None
+    if only_state:  # the GROUP BY above already knows the total: no second COUNT
+        counts = board["state_counts"]
+        exact = board["open_total"] if f.state == "" else board["total"] if f.state == "all" else counts.get(f.state, 0)
+    page = paged(request, board["listing"], per_page=50, cap=0 if exact is not None else DEFAULT_CAP,
+                 total=(lambda: exact) if exact is not None else None)
+    page.rows = queries.with_clocks(page.rows)
+    today = timezone.localdate()
+    for t in page.rows:
         t.can_urge = "urge" in allowed_actions(t, request.user)
-    return render(request, "supervision/unit_board.html", {**board, "state": state, "only_overdue": overdue})
+        t.is_late = t.is_open and (t.overdue or (t.due_on is not None and t.due_on < today))
+    return render(request, "supervision/unit_board.html", {
+        **board, **_board_choices(request.user, f), "f": f, "page": page, "tasks": page.rows,
+        "state": f.state, "only_overdue": f.due == "overdue",
+        "state_links": [(value, label, n, urlencode(f.query(state=value))) for value, label, n in board["counts"]],
+        "open_link": urlencode(f.query(state="")), "all_link": urlencode(f.query(state="all")),
+        "overdue_link": urlencode(f.query(due="overdue", state="")), "query": urlencode(f.query()),
+    })
 
 
 def _dispatch_choices(user, task):
