@@ -36,7 +36,7 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ZHIJIAN_ALLOWED_HOSTS", "127.0.0.1,l
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("ZHIJIAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "zhijian.org.adminconfig.AdminSiteConfig",  # django.contrib.admin with the role-based site (org.admin_site)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -95,6 +95,9 @@ ROOT_URLCONF = "zhijian.urls"
 WSGI_APPLICATION = "zhijian.wsgi.application"
 AUTH_USER_MODEL = "org.User"
 LOGIN_URL = "login"
+# Sign-in: Django's model backend. Admin-site permissions of the three administrators come from
+# their roles (security.roles.ADMIN_MODEL_PERMISSIONS), not from per-user permission rows.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "zhijian.security.roles.AdministratorPermissionBackend"]
 LOGIN_REDIRECT_URL = "home"
 
 TEMPLATES = [
@@ -236,7 +239,14 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024  # one upload plus its form fields
 
 # --- product settings --------------------------------------------------------------------------
+# Base map of every map page (docs/geo.md): a Leaflet tile URL template ({s} {z} {x} {y}), e.g.
+# 天地图 vec_w with its key (tk=) or an internal tile server; empty: no tiles, division names drawn.
 TILE_URL = os.environ.get("ZHIJIAN_TILE_URL", "")
+TILE_LABEL_URL = os.environ.get("ZHIJIAN_TILE_LABEL_URL", "")  # a label layer over it (天地图 cva_w), same host
+TILE_SUBDOMAINS = os.environ.get("ZHIJIAN_TILE_SUBDOMAINS", "abc")  # what {s} takes (天地图: 01234567)
+TILE_ATTRIBUTION = os.environ.get("ZHIJIAN_TILE_ATTRIBUTION", "")
+TILE_MAX_ZOOM = int(os.environ.get("ZHIJIAN_TILE_MAX_ZOOM", "18"))
+COMMAND_POLL_SECONDS = int(os.environ.get("ZHIJIAN_COMMAND_POLL_SECONDS", "20"))
 # The address printed in QR codes on documents (e.g. https://scjg.example.gov.cn); empty: the request's host.
 PUBLIC_BASE_URL = os.environ.get("ZHIJIAN_PUBLIC_BASE_URL", "")
 SIGNING_KEY = os.environ.get("ZHIJIAN_SIGNING_KEY", "")

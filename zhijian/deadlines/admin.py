@@ -1,4 +1,4 @@
-"""Admin: a system administrator (or superuser) edits holidays and deadline rules — through the
+"""Admin: the system administrator edits holidays and deadline rules — through the
 services, so every edit is validated, traced and (holidays) recomputes the provisional clocks;
 numbers, clocks and leases are read-only."""
 from django.contrib import admin
@@ -11,8 +11,7 @@ from .models import Clock, DeadlineRule, DocumentSequence, Holiday, SweepLease
 
 
 def _is_system_admin(request) -> bool:
-    user = request.user
-    return user.is_active and (user.is_superuser or (user.is_staff and is_system_admin(user)))
+    return is_system_admin(request.user)  # by role (三员分立), not is_staff / is_superuser
 
 
 class SystemAdminEditable(admin.ModelAdmin):
@@ -71,7 +70,7 @@ class HolidayAdmin(SystemAdminEditable):
 
 @admin.register(DeadlineRule)
 class DeadlineRuleAdmin(SystemAdminEditable):
-    list_display = ["code", "version", "name", "amount", "unit", "effective_from", "effective_to", "confirmed"]
+    list_display = ["name", "code", "version", "amount", "unit", "effective_from", "effective_to", "confirmed"]
     list_filter = ["unit", "kind", "confirmed"]
     search_fields = ["code", "name", "legal_basis"]
     fieldsets = [

@@ -1,4 +1,8 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from zhijian.coordination.admin import industry_names
+from zhijian.org.models import Department
 
 from . import routing
 from .models import EmergencyOrder, GridCase, RoutingRule, Warning, WarningRun
@@ -10,10 +14,21 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list's "active" column and the bulk delete action, goes through ``routing.rule_save`` /
     ``routing.rule_delete``, which trace what the rule said before and after."""
 
-    list_display = ["priority", "name", "matter", "industry_prefixes", "keywords", "target", "department_code", "active"]
+    list_display = ["priority", "name", "matter", "industries", "keywords", "target", "department_name", "active"]
     list_filter = ["target", "matter", "active"]
     list_editable = ["active"]
     search_fields = ["name", "department_code", "keywords"]
+
+    @admin.display(description=_("行业"))
+    def industries(self, obj):
+        return industry_names(obj.industry_list()) or _("任何行业")
+
+    @admin.display(description=_("许可部门"))
+    def department_name(self, obj):
+        if not obj.department_code:
+            return ""
+        names = list(Department.objects.filter(code__startswith=obj.department_code).values_list("name", flat=True)[:3])
+        return "、".join(names) or obj.department_code
 
     def save_model(self, request, obj, form, change):
         routing.rule_save(actor=request.user, rule=obj)

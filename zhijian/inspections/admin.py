@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from zhijian.core.errors import ApplicationError
@@ -26,8 +27,10 @@ class ReadOnly(admin.ModelAdmin):
 
 
 @admin.register(BusinessLine)
-class BusinessLineAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "order"]
+class BusinessLineAdmin(ReadOnly):
+    """Business lines come with a checklist version ("lines" of a publish), not by hand."""
+
+    list_display = ["name", "order"]
 
 
 class PublishForm(forms.Form):
@@ -51,7 +54,13 @@ class PublishForm(forms.Form):
 
 @admin.register(ChecklistVersion)
 class ChecklistVersionAdmin(ReadOnly):
-    list_display = ["number", "effective_on", "published", "published_at", "based_on", "note"]
+    list_display = ["number", "effective_on", "published", "published_at", "based_on", "note", "publish_link"]
+
+    @admin.display(description=_("操作"))
+    def publish_link(self, obj):
+        if not obj.published:
+            return ""
+        return format_html('<a href="{}">{}</a>', reverse("admin:inspections_checklist_publish", args=[obj.pk]), _("基于此版本发布新版本"))
 
     def get_urls(self):
         return [path("<int:pk>/publish/", self.admin_site.admin_view(self.publish_view), name="inspections_checklist_publish"),
@@ -73,7 +82,9 @@ class ChecklistVersionAdmin(ReadOnly):
                                                                     "based_on": based_on, "title": _("发布新版本")})
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser or request.user.has_perm("inspections.add_checklistversion")
+        # "change" here is publishing a new version (the only way a checklist changes): the system
+        # administrator (security.roles.ADMIN_MODEL_PERMISSIONS gives it "add").
+        return request.user.has_perm("inspections.add_checklistversion")
 
 
 @admin.register(CheckItem)

@@ -18,10 +18,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserCreationForm
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -35,18 +32,7 @@ from zhijian.security.roles import check_separation, is_security_admin, is_syste
 from . import services
 from .models import Bureau, Department, Role, User
 
-admin.site.site_header = _("智监 系统管理")
-admin.site.site_title = _("智监 系统管理")
-
-
-def _admin_login(request, extra_context=None):
-    """The admin site signs in through the platform's login (lockout, TOTP), never its own form."""
-    if request.user.is_authenticated:
-        return HttpResponseRedirect(request.GET.get("next") or reverse("admin:index"))
-    return redirect_to_login(request.GET.get("next") or reverse("admin:index"), reverse("login"))
-
-
-admin.site.login = _admin_login
+# The site itself (who enters, sign-in through the platform's pages): admin_site.ZhijianAdminSite.
 
 
 class SystemAdminOnly(admin.ModelAdmin):
@@ -85,7 +71,7 @@ class DepartmentAdmin(SystemAdminOnly):
 class RoleAdmin(admin.ModelAdmin):
     """Roles are a fixed list (RoleCode); shown for reference to those who grant or audit them."""
 
-    list_display = ["code", "__str__"]
+    list_display = ["__str__"]
 
     def has_module_permission(self, request):
         return is_security_admin(request.user)

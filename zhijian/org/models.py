@@ -127,6 +127,11 @@ class User(AbstractUser):
     def has_role(self, *codes: str) -> bool:
         return bool(self.role_codes() & set(codes))
 
+    @property
+    def may_administer(self) -> bool:
+        """Enters the admin site (security.roles.may_administer); the menu shows 管理 for them."""
+        return self.is_active and (self.has_role(*ADMIN_ROLES) or (self.is_superuser and self.is_staff))
+
     def jurisdiction_prefixes(self) -> list[str]:
         if self.has_role(*ADMIN_ROLES):
             return []  # 三员分立: the system, security and audit administrators see no business data

@@ -56,3 +56,74 @@ def check_separation(codes: Iterable[str]) -> None:
     reason = separation_violation(codes)
     if reason:
         raise ApplicationError(reason, code="separation_of_duties")
+
+
+def may_administer(user) -> bool:
+    """Who enters the admin site (/admin/): the three administrators, each seeing only the screens
+    of their own power. Business roles never do. A Django superuser with staff status (made by hand
+    with ``createsuperuser``, which the platform never does; ``zhijian createadmin`` makes a
+    role-based system administrator) also enters, as Django has it."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return bool(user.has_role(*ADMIN_ROLES) or (user.is_superuser and user.is_staff))
+
+
+# What each administrator may do with which configuration tables in the admin site, as data
+# ("app_label.model" → actions). Models not named here are decided by their own ModelAdmin
+# (``has_*_permission`` by role) or not shown at all: business records (tasks, inspections, clues,
+# cases) are never administrators' to read, their jurisdiction is empty.
+ALL = ("view", "add", "change", "delete")
+ADMIN_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    SYSTEM_ADMIN: {
+        # edited through the apps' services (each ModelAdmin saves through them, traced)
+        "deadlines.holiday": ALL,
+        "deadlines.deadlinerule": ALL,
+        "coordination.supervisionmatter": ("view", "add", "change"),
+        "coordination.pushrule": ("view", "add", "change"),
+        "grid.routingrule": ALL,
+        "inspections.checklistversion": ("view", "add"),  # "add" = publish a new version
+        # read-only reference and operations
+        "inspections.checkitem": ("view",),
+        "inspections.businessline": ("view",),
+        "inspections.law": ("view",),
+        "deadlines.documentsequence": ("view",),
+        "deadlines.sweeplease": ("view",),
+        "coordination.pushreplay": ("view",),
+        "core.webhooksubscription": ("view",),
+        "core.event": ("view",),
+        "core.delivery": ("view",),
+        "core.signingkey": ("view",),
+    },
+    SECURITY_ADMIN: {},
+    AUDIT_ADMIN: {},
+}
+
+
+def admin_model_permission(user, perm: str) -> bool:
+    """``perm`` is Django's "app_label.action_model" (``deadlines.change_holiday``)."""
+    if not may_administer(user) or "." not in perm:
+        return False
+    app_label, codename = perm.split(".", 1)
+    action, _sep, model = codename.partition("_")
+    label = f"{app_label}.{model}"
+    return any(action in ADMIN_MODEL_PERMISSIONS.get(code, {}).get(label, ()) for code in user.role_codes() if code in ADMIN_ROLES)
+
+
+class AdministratorPermissionBackend:
+    """Answers Django's ``user.has_perm`` for the admin site from ``ADMIN_MODEL_PERMISSIONS``;
+    authenticates nobody (sign-in stays with ``services.login_authenticate``)."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def get_user(self, user_id):
+        return None
+
+    def has_perm(self, user_obj, perm, obj=None):
+        return admin_model_permission(user_obj, perm)
+
+    def has_module_perms(self, user_obj, app_label):
+        if not may_administer(user_obj):
+            return False
+        return any(label.startswith(app_label + ".") for code in user_obj.role_codes() if code in ADMIN_ROLES
+                   for label in ADMIN_MODEL_PERMISSIONS.get(code, {}))
