@@ -4,6 +4,7 @@ task for the county bureau. Effects come from the event handlers, so each test d
 dispatcher (as production does) and replays the handlers to check nothing happens twice."""
 import datetime as dt
 
+import pytest
 from freezegun import freeze_time
 
 from tests.factories import make_entity, make_user
@@ -14,13 +15,14 @@ from zhijian.clues import services as clue_services
 from zhijian.clues.choices import ClueSource
 from zhijian.clues.choices import ClueState as TransferClueState
 from zhijian.clues.models import Clue
+from zhijian.core.errors import ApplicationError
 from zhijian.core.models import Event
 from zhijian.grid import cases, handlers, reports, routing, village
 from zhijian.grid.choices import CaseState, RouteTarget, Trigger
 from zhijian.grid.models import GridCase
 from zhijian.grid.procedure import GRID_CASE
 from zhijian.supervision import tasks as sv
-from zhijian.supervision.procedure import TASK
+from zhijian.supervision.procedure import TASK, allowed_actions
 from zhijian.supervision.choices import TaskSource, TaskState
 from zhijian.supervision.models import Task
 
@@ -133,13 +135,19 @@ def test_cancelled_case_cancels_its_village_task(city):
     assert TASK.timeline(Task.objects.get(pk=task.pk)).count() == 2
 
 
-def test_a_task_finished_by_hand_is_left_alone(city):
+def test_the_first_visit_is_one_item_the_case_carries_its_task(city):
+    """Once its case is open, the village task is the case's entry in the task loop: no person
+    dispatches, claims or cancels it (the page names the case); ending the case ends the task."""
     case = cases.case_open_for_task(task=_village_task(city), today=D(2026, 3, 2))
-    sv.task_cancel(actor=city.dispatcher, task=case.task, reason="另行安排")
+    with pytest.raises(ApplicationError, match=f"该任务由网格事项 {case.number}办理"):
+        sv.task_cancel(actor=city.dispatcher, task=case.task, reason="另行安排")
+    with pytest.raises(ApplicationError, match="请在该事项中登记走访"):
+        sv.task_dispatch(actor=city.dispatcher, task=case.task, bureau=case.bureau)
+    assert [a for a in allowed_actions(case.task, city.dispatcher) if a != "urge"] == []
     cases.case_cancel(actor=city.dispatcher, case=case, reason="重复登记")
     drain()
     task = Task.objects.get(pk=case.task_id)
-    assert task.state == TaskState.CANCELLED and task.cancel_reason == "另行安排"
+    assert task.state == TaskState.CANCELLED and "重复登记" in task.cancel_reason
 
 
 def test_unresolved_licensed_trade_becomes_one_clue_for_the_licensing_department(city, client):

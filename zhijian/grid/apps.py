@@ -13,8 +13,9 @@ class GridConfig(AppConfig):
         # app registry is ready.
         from zhijian.supervision import requirements
 
-        from .village import CASE_RECORD_KIND, VILLAGE_TASK_LINE
+        from .village import CASE_RECORD_KIND, VILLAGE_TASK_LINE, carrying_case
 
         # The village's first-visit task is worked as a grid case (4+2 visit, notice, re-check,
         # joint handling), where no inspection record is made: its ended case is its proof.
-        requirements.register_own_record(VILLAGE_TASK_LINE, CASE_RECORD_KIND, _("缺少已办结的网格事项"))
+        # The case *is* the first visit: the task is its entry in the task loop, moved by the case.
+        requirements.register_own_record(VILLAGE_TASK_LINE, CASE_RECORD_KIND, _("缺少已办结的网格事项"), carrier=carrying_case)

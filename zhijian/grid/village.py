@@ -39,6 +39,12 @@ ENDING_EVENTS = {GRID_CASE.event_name(a) for a in (CaseAction.FIRST_VISIT, CaseA
                                                     CaseAction.CANCEL)}
 
 
+def carrying_case(task) -> str | None:
+    """The grid case that is this village task's first visit, named for a person ("网格事项 …号")."""
+    number = GridCase.objects.filter(task_id=task.pk).order_by("id").values_list("number", flat=True).first()
+    return _("网格事项 %(number)s") % {"number": number} if number else None
+
+
 @transaction.atomic
 def cases_open_for_tasks(rows, *, auto_assign: bool | None = None) -> list[GridCase]:
     """``cases.case_open_for_task`` for many village tasks at once: ``rows`` = [(task, trigger,

@@ -10,6 +10,10 @@ class InspectionsConfig(AppConfig):
     def ready(self):
         # Registers with the task loop once the app registry is loaded (requirements imports the
         # services, which import models: not importable while apps.py itself is being loaded).
-        from . import requirements
+        from zhijian.supervision import lines as task_lines
+
+        from . import lines, requirements
 
         requirements.install()
+        # The task loop's daily-inspection templates pick the entities of a line by its industries.
+        task_lines.register(lines.industries_of)

@@ -181,6 +181,15 @@ def assignee_or_archiver(task, actor, ctx):
     return None
 
 
+def not_carried(task, actor, ctx):
+    """A task another app's item carries (the grid case of a village first visit) is moved by that
+    item's flow, never by a person: one first visit, followed in one place."""
+    carrier = requirements.carried_by(task)
+    if carrier is None:
+        return None
+    return _("该任务由%(item)s办理，请在该事项中登记走访，任务随其办结") % {"item": carrier}
+
+
 def requirements_met(stage, action):
     """Every requirement other apps registered for ``stage`` (``requirements.py``), all missing
     items named at once. Listing the steps shows the step (the page names what is missing)."""
@@ -240,26 +249,26 @@ TASK = Procedure(
     transitions=[
         T(A.DISPATCH, [S.REGISTERED, S.DISPATCHED], S.DISPATCHED, roles=DISPATCHERS,
           role_message=gettext_lazy("只有调度员或领导可以派发任务"),
-          guards=[person(not_taken_by_another_unit), system(target_named, "no_target"), system(assignee_fits, "bad_target"),
+          guards=[person(not_carried), person(not_taken_by_another_unit), system(target_named, "no_target"), system(assignee_fits, "bad_target"),
                   person(target_in_your_area), system(task_in_target_area, "bad_target")],
           hint=gettext_lazy("只有“已登记”或尚未受领的“已派发”任务才能派发")),
-        T(A.ACCEPT, [S.DISPATCHED], S.ACCEPTED, guards=[person(assignee_or_unit_member)],
+        T(A.ACCEPT, [S.DISPATCHED], S.ACCEPTED, guards=[person(not_carried), person(assignee_or_unit_member)],
           hint=gettext_lazy("只有“已派发”的任务才能受领")),
-        T(A.START, [S.ACCEPTED], S.EXECUTING, guards=[person(assignee_only(A.START))],
+        T(A.START, [S.ACCEPTED], S.EXECUTING, guards=[person(not_carried), person(assignee_only(A.START))],
           hint=gettext_lazy("只有“已受领”的任务才能开始执行")),
         T(A.SUBMIT, [S.EXECUTING], S.REVIEW,
-          guards=[person(assignee_only(A.SUBMIT)), system(requirements_met(requirements.SUBMIT, A.SUBMIT), "requirements_missing")],
+          guards=[person(not_carried), person(assignee_only(A.SUBMIT)), system(requirements_met(requirements.SUBMIT, A.SUBMIT), "requirements_missing")],
           hint=gettext_lazy("只有“执行中”的任务才能提交审核")),
         T(A.APPROVE, [S.REVIEW], S.APPROVED, roles=REVIEWERS, role_message=gettext_lazy("只有领导或法制审核员可以审核任务"),
-          guards=[person(reviewer_over_the_unit), person(not_own_task)], hint=gettext_lazy("只有“待审核”的任务才能审核")),
+          guards=[person(not_carried), person(reviewer_over_the_unit), person(not_own_task)], hint=gettext_lazy("只有“待审核”的任务才能审核")),
         T(A.REJECT, [S.REVIEW], S.EXECUTING, roles=REVIEWERS, role_message=gettext_lazy("只有领导或法制审核员可以审核任务"),
-          guards=[person(reviewer_over_the_unit), person(not_own_task), system(comment_given, "no_comment")],
+          guards=[person(not_carried), person(reviewer_over_the_unit), person(not_own_task), system(comment_given, "no_comment")],
           hint=gettext_lazy("只有“待审核”的任务才能退回")),
         T(A.ARCHIVE, [S.APPROVED], S.ARCHIVED,
-          guards=[person(assignee_or_archiver), system(requirements_met(requirements.ARCHIVE, A.ARCHIVE), "requirements_missing")],
+          guards=[person(not_carried), person(assignee_or_archiver), system(requirements_met(requirements.ARCHIVE, A.ARCHIVE), "requirements_missing")],
           hint=gettext_lazy("只有“审核通过”的任务才能归档")),
         T(A.CANCEL, OPEN_STATES, S.CANCELLED, roles=DISPATCHERS, role_message=gettext_lazy("只有调度员或领导可以撤销任务"),
-          guards=[system(reason_given, "no_reason")], hint=gettext_lazy("已归档或已撤销的任务不能撤销")),
+          guards=[person(not_carried), system(reason_given, "no_reason")], hint=gettext_lazy("已归档或已撤销的任务不能撤销")),
     ],
     event_prefix="task",
     event_names={A.CREATE: "created", A.DISPATCH: "dispatched", A.ACCEPT: "accepted", A.START: "started", A.SUBMIT: "submitted",

@@ -39,6 +39,7 @@ class Requirement:
 
 _registry: dict[str, Requirement] = {}
 _own_records: dict[str, tuple[str, object]] = {}
+_carriers: dict[str, Callable] = {}
 
 
 def register(name: str, check: Callable, *, stages: Iterable[str] = STAGES) -> None:
@@ -50,10 +51,24 @@ def register(name: str, check: Callable, *, stages: Iterable[str] = STAGES) -> N
     _registry[name] = Requirement(name, check, stages)
 
 
-def register_own_record(business_line: str, kind: str, message) -> None:
+def register_own_record(business_line: str, kind: str, message, *, carrier=None) -> None:
     """Tasks of ``business_line`` are proven by a final record of ``kind`` (``message`` when it is
-    missing) instead of the registered checks."""
+    missing) instead of the registered checks.
+
+    ``carrier(task) -> str | None``: the line's work is one item of the other app (the grid case
+    *is* the first visit), and the task is its entry in the task loop: no person moves it, the
+    other app's flow does (as the system). The function names the carrying item for the person
+    who tries ("网格事项 历下网格〔2026〕12号"); ``None`` while there is none yet (people may then
+    work the task as any other)."""
     _own_records[business_line] = (kind, message)
+    if carrier is not None:
+        _carriers[business_line] = carrier
+
+
+def carried_by(task) -> str | None:
+    """What carries ``task`` (a Chinese phrase naming the item), or ``None`` for a task people work."""
+    carrier = _carriers.get(task.business_line)
+    return carrier(task) if carrier is not None else None
 
 
 def unregister(name: str) -> None:
