@@ -133,3 +133,17 @@ def test_api_scope_other_city_sees_nothing_of_dongguan(world, client):
         assert body["total"]["pushed"] == 2, group
         labels = {row["label"] for row in body["rows"]}
         assert not labels & {"市卫生健康局", "市消防救援支队", "莞城街道", "南城街道", "餐饮服务监管", "消防安全监管"}, group
+
+
+def test_stats_page_draws_a_chart_next_to_each_table(world, client):
+    client.force_login(world.leader)
+    r = client.get(f"/stats/?{RANGE}&period=week")
+    html = r.content.decode()
+    assert "vendor/echarts/echarts.min.js" in html and "analytics/stats.js" in html
+    charts = {c["id"]: c for c in json.loads(re.search(r'<script id="stats-charts" type="application/json">(.*?)</script>', html, re.S).group(1))}
+    for slug in ("push-department", "push-period", "task-unit", "grid-state"):
+        assert f'id="chart-{slug}"' in html and f"chart-{slug}" in charts
+    unit = charts["chart-task-unit"]
+    assert unit["type"] == "bar" and unit["labels"] == [row["label"] for row in r.context["tables"][6].rows]
+    assert [s["name"] for s in unit["series"]] == ["任务数", "已归档", "逾期数"]
+    assert charts["chart-push-period"]["type"] == "line"

@@ -52,6 +52,7 @@ class Table:
     columns: list
     rows: list = field(default_factory=list)
     total: dict | None = None
+    chart: dict | None = None  # filled by the page (``chart(table)``), not by the export
 
     @property
     def headers(self) -> list[str]:
@@ -74,6 +75,28 @@ class Table:
         if self.total is not None and self.rows:
             out.append({"cells": list(zip(headers, self.cells(self.total))), "total": True})
         return out
+
+
+# What each table's chart draws (column keys; a period table is a line chart, the others bars).
+CHART_COLUMNS = {
+    "push": ("pushed", "done", "overdue"),
+    "task": ("total", "done", "overdue"),
+    "grid": ("total", "overdue", "warned"),
+}
+
+
+def chart(table: Table) -> dict | None:
+    """The chart data drawn next to a table: one series per charted column, one point per row."""
+    kind = table.slug.partition("-")[0]
+    keys = CHART_COLUMNS.get(kind)
+    if not keys or not table.rows:
+        return None
+    labels = dict((key, str(label)) for key, label in table.columns)
+    return {
+        "id": f"chart-{table.slug}", "type": "line" if table.slug.endswith("-period") else "bar",
+        "labels": [str(r.get("label")) for r in table.rows],
+        "series": [{"key": key, "name": labels[key], "data": [r.get(key) or 0 for r in table.rows]} for key in keys],
+    }
 
 
 def build(slug: str, user, rng: queries.DateRange, *, period: str = "day") -> Table:

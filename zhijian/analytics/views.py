@@ -40,8 +40,11 @@ def stats(request):
     slugs = [s for s in tables.TABLES if s != "efficiency"]
     if queries.is_department_user(request.user):
         slugs = [s for s in slugs if s.startswith("push-")]
+    built = [tables.build(s, request.user, rng, period=period) for s in slugs]
+    for table in built:
+        table.chart = tables.chart(table)
     return render(request, "analytics/stats.html", {
-        "tables": [tables.build(s, request.user, rng, period=period) for s in slugs],
+        "tables": built, "charts": [t.chart for t in built if t.chart],
         "rng": rng, "period": period, "periods": [("day", _("按日")), ("week", _("按周")), ("month", _("按月"))],
         "query": request.GET.urlencode(),
     })
