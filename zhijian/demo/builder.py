@@ -14,10 +14,11 @@ from django.conf import settings
 from django.utils import timezone
 from shapely.geometry import shape
 
+from zhijian.coordination import rules as push_rules
+from zhijian.coordination.models import SupervisionMatter
 from zhijian.draws import services as draws
 from zhijian.draws.models import DrawPlan
 from zhijian.entities import importer, synth
-from zhijian.entities.models import MarketEntity
 from zhijian.entities.reference import load_industries
 from zhijian.entities.synth import Place
 from zhijian.geo import demo as geo_demo
@@ -27,9 +28,8 @@ from zhijian.inspections import loading
 from zhijian.org.choices import BureauLevel, RoleCode
 from zhijian.org.models import Bureau, Department, Role, User
 from zhijian.security.otp import ensure_device
-from zhijian.supervision import tasks
-from zhijian.supervision.choices import TaskSource
-from zhijian.supervision.models import Task
+
+from . import history
 
 CITY = "370100"
 CITY_NAME = "济南市"
@@ -57,12 +57,32 @@ DEPARTMENTS = [("health", "济南市卫生健康委员会"), ("fire", "济南市
                ("ecology", "济南市生态环境局"), ("education", "济南市教育局")]
 
 
+# What each demo person should try first (one line each, printed with the logins).
+FIRST_STEPS = {
+    "leader": "首页看辖区今天与本周的工作：逾期、临期、推送、预警，点数字逐级查看到具体事项",
+    "officer1": "用手机打开 /m/ 的“我的任务”：逾期的日常检查排在前面，检查一户、签名上传",
+    "officer2": "与李执法同组：两份已签章的检查笔录（责令改正）在任务“待审核”中",
+    "grid1": "网格事项：分派给自己的首次走访（新设立登记），登记 4+2 走访结果",
+    "assistant1": "在手机 /m/ 上报网格线索（无照经营、地址不符）",
+    "informant1": "在手机 /m/ 上报网格线索",
+    "dispatcher": "任务看板派发任务；网格事项分派网格；把村居登记的线索移交给责任部门",
+    "complaints": "登记一条投诉举报线索",
+    "legal": "审核“待审核”的任务（两份责令改正的检查笔录）",
+    "clerk": "市场主体：按名称或信用代码查询，导入、导出登记数据",
+    "health": "部门收件箱：签收、办理推送来的公共场所和医疗机构；反馈移交来的线索",
+    "sysadmin": "系统管理员：进入 /admin/ 录入明年节假日，维护期限规则、检查清单、业务条线、推送规则和用户",
+    "secadmin": "账户安全：锁定与解锁、密码与双因素策略",
+    "auditor": "审计日志与追溯链（只读）",
+}
+
+
 @dataclass
 class Login:
     username: str
     full_name: str
     roles: str
     otp_secret: str
+    first_step: str = ""
 
 
 def build(*, entities: int = 50_000, seed: int = 2026, progress=None, log=print) -> list[Login]:
@@ -75,30 +95,57 @@ def build(*, entities: int = 50_000, seed: int = 2026, progress=None, log=print)
     bureaus = _bureaus()
     logins = _people(bureaus)
     _grid_staff(bureaus)
-    log(f"生成 {entities} 户市场主体并通过导入流程写入…")
-    path = _market_file(entities, seed)
-    summary = importer.Importer(progress=(lambda d, t: progress.update_to(d, t)) if hasattr(progress, "update_to") else None).run(path)
-    log(summary.line())
-    log("加载法律条文与检查清单，生成示范任务…")
+    log("加载法律条文、检查清单（业务条线及其行业）、监管事项与推送规则…")
     loading.load_laws()
     loading.load_checklists()
-    _demo_tasks()
+    _matters(bureaus)
+    stock = max(0, entities - history.NEW_REGISTRATIONS)  # the rest register over the last weeks (history)
+    log(f"生成 {stock} 户市场主体并通过导入流程写入（同时推送各部门）…")
+    path = _market_file(stock, seed)
+    summary = importer.Importer(progress=(lambda d, t: progress.update_to(d, t)) if hasattr(progress, "update_to") else None).run(path)
+    log(summary.line())
+    log("运行事件分发（各村首次走访：网格事项）…")
+    log(f"已处理事件 {history.dispatch()} 条")
+    log("近三周的工作：新设立登记、首次走访、日常检查任务、线索移交、部门签收…")
+    history.build_history(seed=seed, log=log)
     log("双随机抽查示范：历下区食品销售抽查（锁定名录、公开种子、抽取）…")
     _demo_draw(bureaus, seed)
+    log("期限计时与预警扫描…")
+    log(history.sweep())
     return logins
 
 
-def _demo_tasks() -> None:
-    """Open tasks for the demo officers on a few entities of 解放路街道, so /m/ has work to do."""
-    if Task.objects.filter(source_ref="demo").exists():
+# Supervision matters (监管事项) and their push rules: who supervises which new entities after
+# registration (证照分离, 谁审批谁监管). Codes are GB/T 4754-2017 prefixes; keywords match the scope.
+MATTERS = [
+    # code, name, departments, legal basis, claim hours, [(rule name, industry prefixes, keywords)]
+    ("public_hygiene", "公共场所卫生许可", ["health"], "《公共场所卫生管理条例》第四条", 24,
+     [("住宿与美容美发", "611,612,804,805", "住宿服务,理发,美容")]),
+    ("medical_practice", "医疗机构执业登记", ["health"], "《医疗机构管理条例》第十五条", 24,
+     [("门诊与诊所", "841,842", "门诊服务")]),
+    ("fire_safety", "公众聚集场所投入使用、营业前消防安全检查", ["fire"], "《中华人民共和国消防法》第十五条", 24,
+     [("餐饮与住宿", "62,611", ""), ("商场超市", "5211,5212", "")]),
+    ("construction", "建筑业企业资质", ["housing"], "《中华人民共和国建筑法》第十三条", 48,
+     [("房屋建筑", "47", "房屋建筑工程施工")]),
+    ("travel_agency", "旅行社业务经营许可", ["culture"], "《旅行社条例》第六条", 48,
+     [("旅行社", "7291", "国内旅游业务")]),
+    ("road_freight", "道路货物运输经营许可", ["transport"], "《中华人民共和国道路运输条例》第二十四条", 48,
+     [("普通货运", "543", "普通货运")]),
+    ("pollution_permit", "排污许可", ["ecology"], "《排污许可管理条例》第二条", 48,
+     [("化妆品与药品制造", "2682,272", "")]),
+]
+
+
+def _matters(units) -> None:
+    """The matters and rules, through the coordination services (traced), before the registry is
+    imported: the import pushes every new entity to its departments' inboxes."""
+    if SupervisionMatter.objects.filter(code=MATTERS[0][0]).exists():
         return
-    dispatcher, officer = User.objects.get(username="dispatcher"), User.objects.get(username="officer1")
-    shops = MarketEntity.objects.filter(division_code__startswith="370102001", status="active")
-    for entity in shops.order_by("id")[:4]:
-        for line, title in (("food_sales", "食品销售日常检查"), ("catering", "餐饮服务日常检查")):
-            task = tasks.task_create(actor=dispatcher, entity=entity, title=title, source=TaskSource.PATROL, business_line=line,
-                                     source_ref="demo", assignee=officer)
-            tasks.task_accept(actor=officer, task=task)
+    for code, name, depts, basis, hours, rules in MATTERS:
+        matter = push_rules.matter_save(actor=None, code=code, name=name, legal_basis=basis, deadline_rule="grid.first_visit",
+                                        deadline_hours=hours, departments=[units[f"dept:{d}"] for d in depts])
+        for rule_name, prefixes, keywords in rules:
+            push_rules.rule_save(actor=None, matter=matter, name=rule_name, industry_prefixes=prefixes, keywords=keywords)
 
 
 # 历下区局's inspector pool for the demo draw (no logins: they only need certificates and homes).
@@ -163,7 +210,7 @@ def _people(units) -> list[Login]:
             user.save()
         user.roles.set([Role.objects.get_or_create(code=r)[0] for r in roles])
         secret = ensure_device(user)
-        logins.append(Login(username, full_name, "、".join(str(RoleCode(r).label) for r in roles), secret))
+        logins.append(Login(username, full_name, "、".join(str(RoleCode(r).label) for r in roles), secret, FIRST_STEPS.get(username, "")))
     return logins
 
 

@@ -6,6 +6,7 @@ from tqdm import tqdm
 from zhijian.deadlines.sweeps import calendar_gaps_message
 from zhijian.demo import builder
 from zhijian.entities.models import MarketEntity
+from zhijian.org.choices import RoleCode
 
 
 class _Bar:
@@ -46,6 +47,11 @@ class Command(BaseCommand):
         self.stdout.write(f"演示登录（密码均为 {builder.PASSWORD}；第二因素：把 TOTP 密钥加入身份验证器，或运行 zhijian otp 用户名）")
         for l in logins:
             self.stdout.write(f"  {l.username:<11} {l.full_name:<6} {l.roles:<12} TOTP {l.otp_secret}")
+            if l.first_step:
+                self.stdout.write(f"  {'':<11} 先试：{l.first_step}")
+        admins = [l.username for l in logins if l.roles == str(RoleCode.SYSTEM_ADMIN.label)]
+        if admins:
+            self.stdout.write(f"系统管理员：{'、'.join(admins)}（管理页面 /admin/：节假日、期限规则、检查清单、推送规则、用户）")
         # Deadlines that reach an unpublished year are refused, not guessed: say so before anyone clicks.
         warning = calendar_gaps_message(timezone.localdate())
         if warning:
