@@ -92,3 +92,28 @@ def test_an_administrators_codes_are_kept_and_a_line_without_codes_is_not_restri
     BusinessLine.objects.create(code="special_equipment", name="特种设备")
     assert lines.industries_of(["wine", "special_equipment"]) is None
     assert lines.industries_of(["wine", "health_food"]) == ["5126", "5127", "5225"]
+
+
+def test_an_administrator_edits_a_lines_industries_through_the_service(db, client):
+    """The admin screen shows the industries by name and saves through the traced service."""
+    from zhijian.core.errors import ApplicationError
+    from zhijian.core.models import TraceEntry
+    from zhijian.entities.reference import load_industries
+
+    load_industries()
+    lines.seed()
+    wine = BusinessLine.objects.get(code="wine")
+    admin_user = make_user("system_admin", jurisdiction="")
+    lines.line_industries_save(actor=admin_user, line=wine, codes=["5127", "5226", "1512"])
+    wine.refresh_from_db()
+    assert wine.industry_list() == ["5127", "5226", "1512"] and "白酒制造" in lines.industry_names(wine)
+    assert TraceEntry.objects.filter(action=lines.SAVED).exists()
+    with pytest.raises(ApplicationError, match="不是国民经济行业分类代码：9999"):
+        lines.line_industries_save(actor=admin_user, line=wine, codes=["9999"])
+
+    client.force_login(admin_user)
+    page = client.get(f"/admin/inspections/businessline/{wine.pk}/change/")
+    assert page.status_code == 200 and "白酒制造" in page.content.decode()
+    client.post(f"/admin/inspections/businessline/{wine.pk}/change/", {"industry_codes": "5127,5226"})
+    wine.refresh_from_db()
+    assert wine.industry_list() == ["5127", "5226"]

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhijian.core.errors import ApplicationError
 
-from . import services
+from . import lines, services
 from .models import BusinessLine, CheckItem, ChecklistVersion, Inspection, Law
 
 
@@ -26,11 +26,34 @@ class ReadOnly(admin.ModelAdmin):
         return False
 
 
+class LineIndustriesForm(forms.ModelForm):
+    class Meta:
+        model = BusinessLine
+        fields = ["industry_codes"]
+
+
 @admin.register(BusinessLine)
 class BusinessLineAdmin(ReadOnly):
-    """Business lines come with a checklist version ("lines" of a publish), not by hand."""
+    """Business lines come with a checklist version ("lines" of a publish), not by hand; their
+    industries (which entities the line's inspections and draws pick) are edited here, traced."""
 
-    list_display = ["name", "order"]
+    list_display = ["name", "industries", "order"]
+    form = LineIndustriesForm
+    fields = ["name", "industry_codes", "industries"]
+    readonly_fields = ["name", "industries"]
+
+    def has_change_permission(self, request, obj=None):
+        return True
+
+    @admin.display(description=_("行业"))
+    def industries(self, obj):
+        return lines.industry_names(obj)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            lines.line_industries_save(actor=request.user, line=obj, codes=obj.industry_list())
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
 
 
 class PublishForm(forms.Form):

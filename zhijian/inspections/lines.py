@@ -10,9 +10,19 @@ this app fills at start-up (``apps.InspectionsConfig.ready``); draws read them h
 """
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from zhijian.core import trace
+from zhijian.core.errors import ApplicationError
+from zhijian.entities.models import Industry
 
 from .models import BusinessLine
+
+SAVED = "business_line.industries_saved"
+trace.register_action_labels({SAVED: gettext_lazy("修改业务条线对应行业")})
 
 # code → (name, order, industry codes)
 DEFAULT_LINES: dict[str, tuple[str, int, list[str]]] = {
@@ -78,3 +88,25 @@ def industry_q(industries, field: str = "industry_code") -> Q:
         q |= Q(**{f"{field}__startswith": p})
     return q
 
+
+
+@transaction.atomic
+def line_industries_save(*, actor, line: BusinessLine, codes) -> BusinessLine:
+    """Set the industries of ``line`` (GB/T 4754-2017 codes of any level, as loaded); traced."""
+    codes = [c for c in dict.fromkeys(str(c).strip() for c in codes) if c]
+    known = set(Industry.objects.filter(code__in=codes).values_list("code", flat=True))
+    unknown = [c for c in codes if c not in known]
+    if unknown and Industry.objects.exists():
+        raise ApplicationError(_("不是国民经济行业分类代码：%(codes)s") % {"codes": "、".join(unknown)}, code="bad_industry")
+    line = BusinessLine.objects.select_for_update().get(pk=line.pk)
+    before = line.industry_list()
+    line.industry_codes = ",".join(codes)
+    line.save(update_fields=["industry_codes"])
+    trace.record(actor=actor, action=SAVED, obj=line, before={"industries": before}, after={"industries": codes})
+    return line
+
+
+def industry_names(line: BusinessLine) -> str:
+    """The line's industries by name (代码 名称), for the pages and the admin list."""
+    names = dict(Industry.objects.filter(code__in=line.industry_list()).values_list("code", "name"))
+    return "、".join(names.get(c, c) for c in line.industry_list())
