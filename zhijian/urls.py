@@ -15,6 +15,7 @@ urlpatterns = [
     path("", project_views.home, name="home"),
     path("accounts/", include("zhijian.org.urls")),
     path("security/", include("zhijian.security.urls")),
+    path("exports/", include("zhijian.core.exports")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("entities/", include("zhijian.entities.urls")),
     path("geo/", include("zhijian.geo.urls")),

@@ -60,7 +60,7 @@ def test_viewer_without_registry_role_cannot_import(client):
 
 
 @pytest.mark.django_db
-def test_list_search_detail_and_export(client, officer):
+def test_list_search_detail_and_export(client, officer, django_capture_on_commit_callbacks):
     e = make_entity(name="东莞市海跃货运有限公司", lng=113.75, lat=23.02)
     make_entity(name="东莞市其他商行")
     client.force_login(officer)
@@ -68,8 +68,13 @@ def test_list_search_detail_and_export(client, officer):
     assert "东莞市海跃货运有限公司" in page and "东莞市其他商行" not in page
     detail = client.get(e.get_absolute_url()).content.decode()
     assert e.credit_code in detail and 'id="entity-map"' in detail and "设立" in detail
-    x = client.get("/entities/export.xlsx", {"q": "海跃"})
-    ws = load_workbook(io.BytesIO(x.content)).active
+    with override_settings(TASKS=IMMEDIATE), django_capture_on_commit_callbacks(execute=True):
+        started = client.post("/entities/export.xlsx?q=%E6%B5%B7%E8%B7%83")
+    with override_settings(TASKS=IMMEDIATE):
+        job_page = client.get(started.url)
+    assert "export-download" in job_page.content.decode()
+    x = client.get(started.url + "download/")
+    ws = load_workbook(io.BytesIO(b"".join(x.streaming_content))).active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0][0] == "统一社会信用代码" and [r[1] for r in rows[1:]] == ["东莞市海跃货运有限公司"]
 

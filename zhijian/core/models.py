@@ -83,6 +83,25 @@ class TraceEntry(models.Model):
     def __str__(self):
         return f"{self.chain}#{self.seq} {self.action}"
 
+    # What people read for the codes (trace.py imports this module, hence the imports in the methods).
+    @property
+    def action_label(self) -> str:
+        from .trace import action_label
+
+        return action_label(self.action)
+
+    @property
+    def object_type_label(self) -> str:
+        from .trace import object_type_label
+
+        return object_type_label(self.object_type)
+
+    def get_action_display(self) -> str:
+        return self.action_label
+
+    def get_object_type_display(self) -> str:
+        return self.object_type_label
+
 
 class SigningKey(models.Model):
     """An Ed25519 key. Only one is active; retired keys stay so old signatures still verify.
@@ -356,3 +375,43 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.actor_id}:{self.key}"
+
+
+class ExportJob(TimeStamped):
+    """One large export run in the background (``zhijian.core.exports``): its progress, its file
+    under ``var/exports`` and who may download it (only the person who asked, until it expires)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("导出中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+        EXPIRED = "expired", _("已过期")
+
+    kind = models.CharField(_("导出内容"), max_length=40)
+    title = models.CharField(_("名称"), max_length=200)
+    params = models.JSONField(_("筛选条件"), default=dict, blank=True)
+    fmt = models.CharField(_("格式"), max_length=8, default="xlsx")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("申请人"), on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(_("总行数"), default=0)
+    processed = models.PositiveIntegerField(_("已导出行数"), default=0)
+    filename = models.CharField(_("文件名"), max_length=200, blank=True)
+    stored_name = models.CharField(max_length=200, blank=True)
+    size = models.BigIntegerField(_("文件大小"), default=0)
+    message = models.TextField(_("说明"), blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["created_by", "-id"], name="exportjob_owner")]
+
+    def __str__(self):
+        return f"{self.title} #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.state == self.State.DONE else int(100 * self.processed / self.total) if self.total else 0

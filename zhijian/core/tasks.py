@@ -21,3 +21,11 @@ def dispatch_events(batch: int = 200) -> int:
 def verify_trace() -> dict:
 
     return trace.verify().as_dict()
+
+
+@task()
+def run_export(job_id: int) -> None:
+    """Write one queued export job (``zhijian.core.exports``)."""
+    from . import exports  # function-level: exports imports this module to enqueue
+
+    exports.run(job_id)

@@ -13,10 +13,8 @@ same file is safe (it updates by credit code), which is how an interrupted impor
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zhijian.core import events, trace
+from zhijian.core import events, exports, trace
 from zhijian.core.scoping import common_division, jurisdiction_of
 from zhijian.geo import placement
 from zhijian.geo.models import Division
@@ -455,12 +453,9 @@ def _j(v):
 
 
 def error_report_csv(summary: Summary) -> bytes:
-    """Row-level report a clerk opens in Excel (UTF-8 with BOM)."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["行号", "统一社会信用代码", "列", "值", "问题", "级别"])
-    for e in sorted(summary.errors, key=lambda e: e.row):
-        w.writerow([e.row, e.credit_code, e.column, e.value, e.message, "错误（未导入）"])
-    for e in summary.warnings:
-        w.writerow([e.row, e.credit_code, e.column, e.value, e.message, "提示（已导入）"])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """Row-level report a clerk opens in Excel (UTF-8 with BOM; a rejected value that looks like a
+    formula is shown as text, never run)."""
+    rows = [["行号", "统一社会信用代码", "列", "值", "问题", "级别"]]
+    rows += [[e.row, e.credit_code, e.column, e.value, e.message, "错误（未导入）"] for e in sorted(summary.errors, key=lambda e: e.row)]
+    rows += [[e.row, e.credit_code, e.column, e.value, e.message, "提示（已导入）"] for e in summary.warnings]
+    return exports.csv_bytes(rows)

@@ -133,33 +133,45 @@ def search(user, q: str = "", *, limit: int = 50, offset: int = 0, **filters) ->
     """Exact code, or names containing ``q`` (fuzzy when nothing contains it), newest first."""
     qs = filtered(user, **filters).select_related("grid")
     q = (q or "").strip()
-    want = offset + limit + 1
     if not q:
         rows = list(qs.order_by("-id")[offset : offset + limit + 1])
         return SearchResult(rows[:limit], len(rows) > limit)
+    ids, fuzzy = matching_ids(user, q, want=offset + limit + 1, **filters)
+    return SearchResult(*rows_for(qs, ids, q, fuzzy, offset=offset, limit=limit), fuzzy)
+
+
+def rows_for(qs, ids: list[int], q: str, fuzzy: bool, *, offset: int, limit: int) -> tuple[list, bool]:
+    """The entities of ``ids[offset:offset + limit]`` in that order (an exact name first), and
+    whether more follow."""
+    page_ids = ids[offset : offset + limit + 1]
+    by_id = qs.in_bulk(page_ids)
+    rows = [by_id[i] for i in page_ids if i in by_id]
+    if not fuzzy:
+        rows.sort(key=lambda e: (normalise_name(e.name) != normalise_name(q)))
+    return rows[:limit], len(ids) > offset + limit
+
+
+def matching_ids(user, q: str, *, want: int, **filters) -> tuple[list[int], bool]:
+    """Ids of the entities ``q`` finds in ``user``'s scope under ``filters``, in display order, at
+    most ``want`` (newest first; by similarity when fuzzy). Returns (ids, fuzzy)."""
+    qs = filtered(user, **filters)
+    q = (q or "").strip()
     code = looks_like_code(q)
     if code:
-        return SearchResult(list(qs.filter(credit_code=code)), False)
+        return list(qs.filter(credit_code=code).values_list("id", flat=True)), False
     grams = bigrams(q)
     if not grams:
-        return SearchResult([], False)
+        return [], False
     if len(grams) == 1 and len(grams[0]) == 1:
-        rows = list(qs.filter(name__contains=grams[0]).order_by("-id")[offset : offset + limit + 1])
-        return SearchResult(rows[:limit], len(rows) > limit)
+        return list(qs.filter(name__contains=grams[0]).order_by("-id").values_list("id", flat=True)[:want]), False
     ids = _collect(qs, grams, "phrase", want)
-    fuzzy = False
-    if not ids and len(grams) >= 2:
-        fuzzy = True
-        ids = _collect(qs, grams, "all", want) or _collect(qs, grams, "half", 200)
-    by_id = qs.in_bulk(ids[offset : offset + limit + 1]) if not fuzzy else qs.in_bulk(ids)
-    if fuzzy:
-        target = normalise_name(q)
-        ranked = sorted(by_id.values(), key=lambda e: (-fuzz.partial_ratio(target, normalise_name(e.name)), -e.id))
-        return SearchResult(ranked[offset : offset + limit], len(ranked) > offset + limit, True)
-    rows = [by_id[i] for i in ids[offset : offset + limit + 1] if i in by_id]
-    # An exact name match goes first.
-    rows.sort(key=lambda e: (normalise_name(e.name) != normalise_name(q)))
-    return SearchResult(rows[:limit], len(rows) > limit)
+    if ids or len(grams) < 2:
+        return ids, False
+    ids = _collect(qs, grams, "all", want) or _collect(qs, grams, "half", 200)
+    target = normalise_name(q)
+    names = dict(qs.filter(id__in=ids).values_list("id", "name"))
+    ranked = sorted(names, key=lambda i: (-fuzz.partial_ratio(target, normalise_name(names[i])), -i))
+    return ranked[:want], True
 
 
 def _collect(qs, grams, mode, want) -> list[int]:

@@ -1,59 +1,82 @@
-import io
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from openpyxl import Workbook
 
+from zhijian.core import exports as core_exports
 from zhijian.core.errors import ApplicationError
+from zhijian.core.paging import Page, page_number, paged
 from zhijian.geo.geometry import parse_bbox
 from zhijian.geo.models import Grid
 from zhijian.org.choices import REGISTRY_WRITERS
 
-from . import exports, importer, queries, services
-from .choices import EntityStatus, EntityType
+from . import exports, importer, queries, services, tally
 from .forms import SearchForm, UploadForm
 from .models import ImportJob, MarketEntity
+from .names import industry_names
 
-PAGE = 30
+PER_PAGE = 50
+SEARCH_CAP = 1000  # a name search counts its matches up to this; beyond, it asks for a narrower search
+
+
+def _list_filters(request):
+    form = SearchForm(request.GET or None, user=request.user)
+    filters = form.filters() if form.is_valid() else {}
+    return form, filters, filters.pop("q", "")
 
 
 @login_required
 def entity_list(request):
-    form = SearchForm(request.GET or None)
-    filters = form.filters() if form.is_valid() else {}
-    q = filters.pop("q", "")
-    page = max(1, int(request.GET.get("page", "1") or 1)) if str(request.GET.get("page", "1")).isdigit() else 1
-    result = queries.search(request.user, q, limit=PAGE, offset=(page - 1) * PAGE, **filters)
+    """The registry list: paged with a total. Without a name, the total comes from the registry
+    tally (division, status, type) or a capped count (industry, grid); with a name, from the
+    matches found, counted up to ``SEARCH_CAP``."""
+    form, filters, q = _list_filters(request)
+    user = request.user
+    fuzzy = False
+    if q:
+        number = page_number(request)
+        ids, fuzzy = queries.matching_ids(user, q, want=SEARCH_CAP + 1, **filters)
+        total = min(len(ids), SEARCH_CAP)
+        number = min(number, max(1, -(-total // PER_PAGE)))
+        rows, _more = queries.rows_for(queries.filtered(user, **filters).select_related("grid"), ids, q, fuzzy,
+                                       offset=(number - 1) * PER_PAGE, limit=PER_PAGE)
+        params = {k: v for k, v in request.GET.items() if k != "page" and v != ""}
+        page = Page(rows=rows, number=number, per_page=PER_PAGE, total=total, exact=len(ids) <= SEARCH_CAP, params=params)
+    else:
+        qs = queries.filtered(user, **filters).select_related("grid").order_by("-id")
+        if tally.answers(filters):
+            page = paged(request, qs, per_page=PER_PAGE, cap=0, total=lambda: tally.count(user, **filters))
+        else:
+            page = paged(request, qs, per_page=PER_PAGE)
+    grid = Grid.objects.scoped(user).filter(pk=filters["grid"]).first() if filters.get("grid") else None
+    industries = industry_names({e.industry_code for e in page.rows if e.industry_code})
+    for e in page.rows:
+        e.industry_name = industries.get(e.industry_code, "")
     return render(request, "entities/list.html", {
-        "form": form, "result": result, "page": page, "query": request.GET.urlencode(),
-        "next_query": _with_page(request, page + 1), "prev_query": _with_page(request, page - 1),
-        "statuses": EntityStatus.choices, "types": EntityType.choices,
+        "form": form, "page": page, "fuzzy": fuzzy, "q": q, "grid": grid, "query": request.GET.urlencode(),
+        "without_grid": _without(request, "grid"),
     })
 
 
-def _with_page(request, page):
+def _without(request, key):
     params = request.GET.copy()
-    params["page"] = page
+    params.pop(key, None)
+    params.pop("page", None)
     return params.urlencode()
 
 
 @login_required
 def entity_export(request):
-    form = SearchForm(request.GET or None)
-    filters = form.filters() if form.is_valid() else {}
-    q = filters.pop("q", "")
-    if q:
-        ids = [e.pk for e in queries.search(request.user, q, limit=exports.EXPORT_LIMIT, **filters).entities]
-        qs = MarketEntity.objects.scoped(request.user).filter(pk__in=ids)
-    else:
-        qs = queries.filtered(request.user, **filters)
-    response = HttpResponse(exports.entities_xlsx(qs), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = "attachment; filename*=UTF-8''entities.xlsx"
-    return response
+    """Start a background export of the list as filtered (POST); its page shows progress and the link."""
+    if request.method != "POST":
+        return redirect(reverse("entities:list") + ("?" + request.GET.urlencode() if request.GET else ""))
+    form, filters, q = _list_filters(request)
+    params = {**{k: v for k, v in filters.items()}, "q": q}
+    job = core_exports.start(user=request.user, kind=exports.KIND, params=params)
+    return redirect(core_exports.job_url(job))
 
 
 @login_required
@@ -112,14 +135,10 @@ def import_job_report(request, pk):
 @login_required
 def import_template(request):
     """A blank template with Zhijian's own headers (the registration files' headers work too)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "市场主体"
-    ws.append(["统一社会信用代码", "企业名称", "企业类型", "法定代表人", "注册资本", "成立日期", "登记状态", "注册地址",
-               "区划代码", "行业代码", "经度", "纬度", "经营范围"])
-    buf = io.BytesIO()
-    wb.save(buf)
-    response = HttpResponse(buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    header = ["统一社会信用代码", "企业名称", "企业类型", "法定代表人", "注册资本", "成立日期", "登记状态", "注册地址",
+              "区划代码", "行业代码", "经度", "纬度", "经营范围"]
+    data = core_exports.xlsx_bytes("市场主体", [header])
+    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = "attachment; filename*=UTF-8''entity-template.xlsx"
     return response
 
