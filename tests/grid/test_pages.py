@@ -49,13 +49,16 @@ def test_command_centre_only_for_dispatchers_and_leaders(city, case, client):
     client.force_login(city.officer)
     assert client.get("/grid/command/").status_code == 403
     assert client.get("/grid/command/feed.json").status_code == 403
+    assert client.get("/grid/command/counts.json").status_code == 403
+    assert client.get("/grid/command/items.json?bbox=113.7,22.98,113.8,23.06").status_code == 403
     client.force_login(city.dispatcher)
     assert client.get("/grid/command/").status_code == 200
     duty.duty_start(actor=city.officer, consent=True)
     duty.position_report(actor=city.officer, lng=113.72, lat=23.01, system="gcj02")
     feed = client.get("/grid/command/feed.json").json()
     assert [o["name"] for o in feed["officers"]] == ["李网格"]
-    assert [c["id"] for c in feed["cases"]] == [case.pk]
+    assert client.get("/grid/command/counts.json").json()["totals"]["open"] == 1
+    assert [c["id"] for c in client.get("/grid/command/items.json?bbox=113.7,22.98,113.8,23.06").json()["items"]] == [case.pk]
 
 
 @override_settings(GRID_POSITION_MIN_INTERVAL=60)

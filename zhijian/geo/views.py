@@ -1,7 +1,6 @@
 """Pages and GeoJSON endpoints for divisions and grids. Thin: parse, query (scoped), render."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET
 from zhijian.core.scoping import jurisdiction_of
 
 from . import queries
+from .basemap import tile_config
 from .geometry import parse_bbox
 from .models import Division, Grid, GridLevel, GridRole, GridStaff
 
@@ -33,8 +33,8 @@ def grid_map(request):
     config = {
         "gridsUrl": reverse("geo:grids_geojson"),
         "entitiesUrl": reverse("entities:map_points"),
-        "tileUrl": settings.TILE_URL,
-        "tileAttribution": getattr(settings, "TILE_ATTRIBUTION", ""),
+        "labelsUrl": reverse("geo:division_labels"),
+        **tile_config(),
         "level": _level(request.GET.get("level")) or 1,
         "labels": {
             "entities": _("主体数"), "staff": _("网格人员"), "none": _("暂无"), "detail": _("网格详情"),
@@ -72,6 +72,33 @@ def entities_geojson(request):
     entities). This name stays as a redirect while other apps' pages still reverse it."""
     target = reverse("entities:map_points")
     return redirect(f"{target}?{request.GET.urlencode()}" if request.GET else target)
+
+
+@login_required
+@require_GET
+def division_labels(request):
+    """Division names at the centroids of their grid outlines, for maps without a base map:
+    ``level`` 2 city … 5 village, ``bbox`` narrows it; only the user's divisions."""
+    bbox = parse_bbox(request.GET.get("bbox"))
+    if request.GET.get("bbox") and bbox is None:
+        return JsonResponse({"error": {"code": "bad_bbox", "message": _("bbox 应为 最小经度,最小纬度,最大经度,最大纬度")}}, status=400)
+    level = request.GET.get("level", "3")
+    level = int(level) if level in ("2", "3", "4", "5") else 3
+    return JsonResponse({"level": level, "labels": queries.division_labels(request.user, level, bbox)},
+                        json_dumps_params={"ensure_ascii": False})
+
+
+@login_required
+@require_GET
+def division_search(request):
+    """The division picker's search (``q``: part of a name, or a code prefix): at most 20 of the
+    user's divisions with their path, e.g. 济南市 › 历下区 › 泉城路街道."""
+    try:
+        max_level = min(5, max(1, int(request.GET.get("max_level", "5"))))
+    except ValueError:
+        max_level = 5
+    return JsonResponse({"results": queries.division_search(request.user, request.GET.get("q", "")[:50], max_level=max_level)},
+                        json_dumps_params={"ensure_ascii": False})
 
 
 @login_required
@@ -119,5 +146,5 @@ def grid_detail(request, pk: int):
     division = Division.objects.filter(code=grid.division_code).first()
     return render(request, "geo/grid_detail.html", {
         "grid": grid, "staff": staff, "children": children, "division": division,
-        "map_config": {"geojsonUrl": reverse("geo:grid_geojson", args=[grid.pk]), "tileUrl": settings.TILE_URL},
+        "map_config": {"geojsonUrl": reverse("geo:grid_geojson", args=[grid.pk]), **tile_config()},
     })

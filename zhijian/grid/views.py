@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import uuid
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,10 +20,13 @@ from django.views.decorators.http import require_POST
 from zhijian.clues.choices import ClueKind
 from zhijian.core.errors import ApplicationError
 from zhijian.core.scoping import in_jurisdiction
+from zhijian.geo.basemap import tile_config
+from zhijian.geo.geometry import parse_bbox
 from zhijian.geo.models import Grid
 from zhijian.org.models import User
 
 from . import alerts, cases, orders, queries, reports, routing, visits
+from . import command as command_reads
 from .duty import duty_end, duty_start, live_positions, position_min_interval, position_report
 from .choices import MATTER_ORDER, OPEN_STATES, CaseState, ItemResult, Matter, WarningLevel
 from .models import DutyStatus, EmergencyOrder, GridCase, Warning
@@ -230,27 +235,92 @@ def order_ack(request, pk):
 def command(request):
     _need_command(request.user)
     config = {
-        "gridsUrl": reverse("geo:grids_geojson"), "entitiesUrl": reverse("geo:entities_geojson"), "feedUrl": reverse("grid:command_feed"),
-        "level": 2, "tileUrl": getattr(settings, "TILE_URL", "") or "", "poll": 5000,
+        "gridsUrl": reverse("geo:grids_geojson"), "feedUrl": reverse("grid:command_feed"),
+        "countsUrl": reverse("grid:command_counts"), "itemsUrl": reverse("grid:command_items"),
+        "labelsUrl": reverse("geo:division_labels"), "bounds": command_reads.bounds(request.user), **tile_config(),
+        # Seconds between polls of the change feed (the counts reload only when it reports a change).
+        "poll": settings.COMMAND_POLL_SECONDS * 1000, "itemLimit": command_reads.ITEM_LIMIT,
+        # Zoom at which each layer starts: county counts below "town", … individual items from "items".
+        "zooms": {"town": 10, "village": 12, "items": 14},
         "labels": {"officers": _("在岗人员"), "open": _("在办事项"), "overdue": _("逾期事项"), "pick": _("已选择事发位置"),
-                   "due": _("期限"), "reported": _("上报")},
+                   "due": _("期限"), "reported": _("上报"), "loading": _("正在加载地图数据…"), "failed": _("加载失败，稍后自动重试"),
+                   "tooMany": _("当前范围内有 %(n)s 件在办事项，超过 %(limit)s 件，显示各网格的数量；放大地图可查看每一件。"),
+                   "items": _("当前范围内 %(n)s 件在办事项"), "unplaced": _("另有 %(n)s 件所在区域无边界，未在地图上标出"),
+                   "unlocated": _("%(n)s 件无位置"), "updated": _("更新于 %(t)s"),
+                   "level": {"county": _("按区县统计"), "town": _("按乡镇街道统计"), "village": _("按村社区网格统计"), "items": _("逐件显示")}},
     }
-    return render(request, "grid/command.html", {"config": config, "orders": queries.recent_orders(request.user)})
+    return render(request, "grid/command.html", {"config": config, "orders": queries.recent_orders(request.user),
+                                                 "totals": command_reads.totals(request.user)})
+
+
+def _conditional_json(request, data: dict, etag: str | None = None) -> HttpResponse:
+    """JSON with an ETag; 304 when the client already holds it (If-None-Match)."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = '"%s"' % (etag or hashlib.sha1(body).hexdigest()[:20])
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _bbox_or_400(request, required=False):
+    raw = request.GET.get("bbox")
+    bbox = parse_bbox(raw)
+    if (raw or required) and bbox is None:
+        return None, JsonResponse({"error": {"code": "bad_bbox", "message": _("bbox 应为 最小经度,最小纬度,最大经度,最大纬度")}}, status=400)
+    return bbox, None
+
+
+@login_required
+def command_counts(request):
+    """True totals and open/overdue counts per area (``level`` county|town|village|grid|city),
+    optionally inside ``bbox``. ETag: a second call without changes answers 304."""
+    _need_command(request.user)
+    level = request.GET.get("level", "county")
+    if level not in (*command_reads.AREA_LEVELS, "grid"):
+        level = "county"
+    bbox, error = _bbox_or_400(request)
+    if error:
+        return error
+    tag = command_reads.stamp(request.user) + f"-{level}-{request.GET.get('bbox', '')}"
+    tag = hashlib.sha1(tag.encode()).hexdigest()[:20]
+    if f'"{tag}"' in request.headers.get("If-None-Match", ""):
+        return _conditional_json(request, {}, tag)
+    return _conditional_json(request, {"level": level, "totals": command_reads.totals(request.user),
+                                       "areas": command_reads.area_counts(request.user, level, bbox)}, tag)
+
+
+@login_required
+def command_items(request):
+    """Open items with a position inside ``bbox`` (required): every one of them up to ``limit``
+    (at most 500), otherwise ``truncated`` with the total and no rows."""
+    _need_command(request.user)
+    bbox, error = _bbox_or_400(request, required=True)
+    if error:
+        return error
+    try:
+        limit = max(1, min(command_reads.ITEM_LIMIT, int(request.GET.get("limit", command_reads.ITEM_LIMIT))))
+    except ValueError:
+        limit = command_reads.ITEM_LIMIT
+    return _conditional_json(request, command_reads.items_in(request.user, bbox, limit))
 
 
 @login_required
 def command_feed(request):
-    """Live data for the centre's map: fresh positions of on-duty officers, open cases with a
-    position (overdue flagged). Polled by static/grid/command.js."""
+    """What changed since ``since`` (the cursor of the previous answer): cases written since then
+    and the on-duty officers' positions. Without ``since``: the cursor and the officers. ETag:
+    nothing new answers 304. Polled by static/grid/command.js."""
     _need_command(request.user)
-    today = timezone.localdate()
-    officers = [{"id": s.user_id, "name": str(s.user), "lng": s.lng, "lat": s.lat, "at": timezone.localtime(s.reported_at).isoformat()}
-                for s in live_positions(request.user)]
-    open_cases = [{"id": c.pk, "number": c.number, "label": c.label, "state": c.get_state_display(), "lng": c.lng, "lat": c.lat,
-              "due": c.step_due_on.isoformat() if c.step_due_on else "", "overdue": c.is_overdue(today),
-              "url": reverse("grid:case_detail", args=[c.pk])}
-             for c in queries.cases(request.user).filter(state__in=OPEN_STATES, lng__isnull=False)[:2000]]
-    return JsonResponse({"officers": officers, "cases": open_cases, "now": timezone.now().isoformat()})
+    raw = request.GET.get("since")
+    since = command_reads.parse_cursor(raw)
+    if raw and since is None:
+        return JsonResponse({"error": {"code": "bad_cursor", "message": _("游标无效")}}, status=400)
+    data = command_reads.changes(request.user, since)
+    data["officers"] = command_reads.officers(request.user)
+    return _conditional_json(request, data)
 
 
 @login_required

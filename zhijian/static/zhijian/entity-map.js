@@ -4,7 +4,8 @@
  *   <div class="map" data-entity-map data-lng="117.0" data-lat="36.6"
  *        data-label="名称" data-tile-url="{{ TILE_URL }}" data-grid-url="/geo/grids/12.geojson"></div>
  *
- * Coordinates are GCJ-02. data-tile-url (optional) adds a base layer; data-grid-url (optional)
+ * Coordinates are GCJ-02. data-tile-url (optional) adds a base layer (data-tile-label-url a label
+ * layer over it, data-tile-subdomains the values of {s}); data-grid-url (optional)
  * draws the entity's grid outline so the pin has context when there are no tiles. No inline script
  * is needed (CSP). */
 (function () {
@@ -17,8 +18,13 @@
     var zoom = parseInt(el.getAttribute("data-zoom") || "16", 10);
     var map = L.map(el, { scrollWheelZoom: false }).setView([lat, lng], zoom);
     el._entityMap = map;
+    // A plain "Leaflet" link: Leaflet 1.9's default attribution prefix shows a flag.
+    if (map.attributionControl) map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="Leaflet">Leaflet</a>');
     var tiles = el.getAttribute("data-tile-url");
-    if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
+    var sub = el.getAttribute("data-tile-subdomains") || "abc";
+    if (tiles) L.tileLayer(tiles, { maxZoom: 18, subdomains: sub, attribution: el.getAttribute("data-tile-attribution") || "" }).addTo(map);
+    var labelTiles = el.getAttribute("data-tile-label-url");
+    if (tiles && labelTiles) L.tileLayer(labelTiles, { maxZoom: 18, subdomains: sub }).addTo(map);
     var marker = L.marker([lat, lng]).addTo(map);
     var label = el.getAttribute("data-label");
     if (label) marker.bindTooltip(label, { permanent: false });

@@ -6,7 +6,8 @@
   if (!el || !cfgEl || !window.L) return;
   var cfg = JSON.parse(cfgEl.textContent);
   var map = L.map(el);
-  if (cfg.tileUrl) L.tileLayer(cfg.tileUrl, { maxZoom: 19 }).addTo(map);
+  if (window.ZhijianBasemap) ZhijianBasemap.apply(map, cfg);
+  else if (cfg.tileUrl) L.tileLayer(cfg.tileUrl, { maxZoom: 19 }).addTo(map);
   fetch(cfg.geojsonUrl, { credentials: "same-origin" })
     .then(function (r) { return r.json(); })
     .then(function (fc) {

@@ -4,16 +4,15 @@
   "use strict";
   var el = document.getElementById("grid-map");
   var cfgEl = document.getElementById("grid-map-config");
-  if (!el || !cfgEl || !window.L) return;
+  if (!el || !cfgEl || !window.L || !window.ZhijianBasemap) return;
   var cfg = JSON.parse(cfgEl.textContent);
   var T = cfg.labels;
   var COLORS = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
   var statusEl = document.getElementById("map-status");
   var map = L.map(el, { preferCanvas: true, zoomSnap: 0.5 });
-  if (cfg.tileUrl) {
-    L.tileLayer(cfg.tileUrl, { maxZoom: 19, attribution: cfg.tileAttribution || "" }).addTo(map);
-  }
+  ZhijianBasemap.apply(map, cfg); // tiles from settings; without them, division names (below)
   map.setView([36.67, 117.0], 9); // replaced by the grids' bounds once they load
+  ZhijianBasemap.labels(map, cfg);
   var gridLayer = null, breaks = [0], level = cfg.level || 1, fitted = false;
   var points = L.layerGroup().addTo(map);
   var showPoints = document.getElementById("show-points");
