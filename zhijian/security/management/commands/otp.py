@@ -13,6 +13,7 @@ from zhijian.security.choices import AuditEvent
 
 class Command(BaseCommand):
     help = "演示/运维工具：打印某人当前的动态口令（每次使用都记入审计日志）。DEMO/OPERATIONS ONLY."
+    requires_system_checks = []  # a console tool: the checks load every URL and view (seconds)
 
     def add_arguments(self, parser):
         parser.add_argument("username")
