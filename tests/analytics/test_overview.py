@@ -242,7 +242,7 @@ def test_labels_are_chinese_and_charts_are_embedded(world, client):
     html = client.get("/").content.decode()
     for word in ("领导首页", "在办工作", "监管任务", "网格事项", "推送事项", "线索", "今日与本周", "按单位", "按区划", "莞城街道"):
         assert word in html, word
-    assert 'id="overview-trend"' in html and 'id="chart-units"' in html and "vendor/echarts/echarts.min.js" in html
+    assert 'id="overview-trend-data"' in html and 'id="chart-units"' in html and "vendor/echarts/echarts.min.js" in html
     for code in ("executing", "first_visit", "grid.case", "dispatched"):
         assert f">{code}<" not in html
 

@@ -20,7 +20,7 @@
     return chart;
   }
 
-  var trend = data("overview-trend");
+  var trend = data("overview-trend-data");
   if (trend) {
     make("chart-trend", {
       tooltip: { trigger: "axis" },
@@ -32,7 +32,7 @@
     });
   }
 
-  var units = data("overview-units");
+  var units = data("overview-units-data");
   if (units && units.names.length) {
     var colors = { overdue: "#c0392b", soon: "#e6a23c", cases_overdue: "#8e44ad" };
     var chart = make("chart-units", {
