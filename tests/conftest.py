@@ -41,6 +41,15 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_code_names():
+    """Names of codes are cached per process for minutes; each test's database has its own."""
+    from zhijian.core.api import clear_code_name_cache
+
+    clear_code_name_cache()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language (a request switched to English must not leak)."""
     from django.conf import settings

@@ -23,7 +23,7 @@ from zhijian.clues import queries as clue_queries
 from zhijian.clues import services as clue_services
 from zhijian.clues.models import Clue
 from zhijian.core import idempotency
-from zhijian.core.api import ReasonInput, ScopedReadOnlyViewSet, exception_handler
+from zhijian.core.api import DisplayModelSerializer, ReasonInput, ScopedReadOnlyViewSet, exception_handler
 from zhijian.core.errors import ApplicationError
 from zhijian.core.models import IdempotencyRecord, WorkflowStep
 from zhijian.org.models import Department
@@ -33,7 +33,7 @@ from .choices import PUSH_PROCEDURE, PushState
 from .models import PushItem
 
 
-class PushStepSerializer(serializers.ModelSerializer):
+class PushStepSerializer(DisplayModelSerializer):
     actor = serializers.StringRelatedField()
 
     class Meta:
@@ -41,7 +41,7 @@ class PushStepSerializer(serializers.ModelSerializer):
         fields = ["action", "from_state", "to_state", "actor", "via", "comment", "at"]
 
 
-class PushItemSerializer(serializers.ModelSerializer):
+class PushItemSerializer(DisplayModelSerializer):
     credit_code = serializers.CharField(source="entity.credit_code", read_only=True)
     entity_name = serializers.CharField(source="entity.name", read_only=True)
     department_code = serializers.CharField(source="department.code", read_only=True)
@@ -204,7 +204,7 @@ def _plain(data):
     return json.loads(json.dumps(data, cls=JSONEncoder))
 
 
-class ClueSerializer(serializers.ModelSerializer):
+class ClueSerializer(DisplayModelSerializer):
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     department_name = serializers.CharField(source="department.name", read_only=True, default="")
     credit_code = serializers.CharField(source="entity.credit_code", read_only=True, default="")

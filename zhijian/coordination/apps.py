@@ -16,3 +16,9 @@ class CoordinationConfig(AppConfig):
         from .rules import suggest_departments
 
         intake.register_suggester(suggest_departments)
+        # Django's ready(): the ledger's labels and the names of codes are registered once every app is loaded.
+        from zhijian.core import trace
+
+        from .choices import TRACE_ACTIONS
+
+        trace.register_action_labels(TRACE_ACTIONS)

@@ -38,3 +38,10 @@ class PushAction(models.TextChoices):
     RETURN = "return", _("退回")
     REASSIGN = "reassign", _("转办")
     FINISH = "finish", _("办结")
+
+
+# Trace actions of the push services besides the push item's procedure steps (registered in apps.ready()).
+TRACE_ACTIONS = {
+    "push.created": _("推送事项"), "push.replayed": _("重新推送"), "push.rule_saved": _("保存推送规则"),
+    "push.matter_saved": _("保存监管事项"),
+}

@@ -1,8 +1,27 @@
-"""API base pieces: pagination, one error format, the scoped viewset base."""
+"""API base pieces: pagination, one error format, the scoped viewset base, names for codes.
+
+Names for codes. A person (or a client showing the API to one) never needs a code's meaning from
+elsewhere: every serializer built on :class:`DisplayModelSerializer` (or :class:`DisplayFieldsMixin`)
+gets a ``<field>_display`` next to
+
+- each choice field (``state`` → ``state_display`` "已受领"), and each field whose model has a
+  ``get_<field>_display`` (the workflow steps' ``action``, the ledger's ``action``);
+- each reference-coded field named in :data:`CODE_NAMES` (``division_code`` → the division's
+  name, ``industry_code`` → the industry's name, ``business_line`` → the line's name; list fields
+  such as ``business_lines`` give a list of names). The apps that own the reference tables fill
+  the registry in their ``AppConfig.ready()`` (core sits below them), with a resolver taking a set
+  of codes and returning ``{code: name}``: a page of results costs one query per kind of code.
+"""
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+import time
+from typing import Callable, Iterable
+
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError as DjangoValidationError
+from django.db import models
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
@@ -45,3 +64,198 @@ class ScopedViewSetMixin:
 
 class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pass
+
+
+# --- names for codes ------------------------------------------------------------------------------------------
+
+# serializer field name → resolver(set of codes) → {code: name}; filled by the apps owning the tables.
+CODE_NAMES: dict[str, Callable[[set[str]], dict[str, str]]] = {}
+
+
+# Names of reference codes change rarely (a new division list, an edited business line): each process
+# keeps what it has looked up for a few minutes, so a page of 50 rows costs no query per row.
+NAME_CACHE_SECONDS = 300
+NAME_CACHE_SIZE = 20_000
+_name_cache: dict[tuple[int, str], tuple[float, str | None]] = {}
+
+
+def clear_code_name_cache() -> None:
+    _name_cache.clear()
+
+
+def _cached(resolver: Callable[[set[str]], dict[str, str]]) -> Callable[[set[str]], dict[str, str]]:
+    key = id(resolver)
+
+    def resolve(codes: set[str]) -> dict[str, str]:
+        now = time.monotonic()
+        out, missing = {}, set()
+        for code in codes:
+            hit = _name_cache.get((key, code))
+            if hit is not None and now - hit[0] < NAME_CACHE_SECONDS:
+                if hit[1] is not None:
+                    out[code] = hit[1]
+            else:
+                missing.add(code)
+        if missing:
+            found = resolver(missing)
+            if len(_name_cache) + len(missing) > NAME_CACHE_SIZE:
+                _name_cache.clear()
+            for code in missing:
+                _name_cache[(key, code)] = (now, found.get(code))
+            out.update(found)
+        return out
+
+    return resolve
+
+
+def register_code_names(resolver: Callable[[set[str]], dict[str, str]], *field_names: str) -> None:
+    """``resolver`` names the codes held in fields called ``field_names`` (in any serializer and in
+    templates through ``{{ value|code_name:"field_name" }}``)."""
+    cached = _cached(resolver)
+    for name in field_names:
+        CODE_NAMES[name] = cached
+
+
+def code_names(field_name: str, codes: Iterable[str]) -> dict[str, str]:
+    """``{code: name}`` for ``codes`` of the kind held in ``field_name`` (unknown codes left out)."""
+    resolver = CODE_NAMES.get(field_name)
+    wanted = {str(c) for c in codes if c not in (None, "")}
+    return resolver(wanted) if resolver and wanted else {}
+
+
+def _codes_in(value) -> list[str]:
+    """The codes in a field's value: one code, a list of codes, or several joined by commas."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, (list, tuple, set)):
+        return [str(v) for v in value if v not in (None, "")]
+    return [c.strip() for c in str(value).split(",") if c.strip()]
+
+
+def name_of(field_name: str, value, names: dict[str, str] | None = None) -> str:
+    """What a person reads for ``value`` of a reference-coded field: the name(s), "、"-joined."""
+    codes = _codes_in(value)
+    names = code_names(field_name, codes) if names is None else names
+    return "、".join(names.get(c) or c for c in codes)
+
+
+class _CodeName(serializers.Field):
+    """The name of the reference code in ``source`` (a list of names when it holds a list)."""
+
+    def __init__(self, kind: str, **kwargs):
+        self.kind = kind
+        super().__init__(read_only=True, **kwargs)
+
+    def _names(self, codes) -> dict[str, str]:
+        cache = self.root.__dict__.setdefault("_code_names", {}).setdefault(self.kind, {})
+        missing = [c for c in codes if c not in cache]
+        if missing:
+            cache.update({c: None for c in missing})
+            cache.update(code_names(self.kind, missing))
+        return cache
+
+    def to_representation(self, value):
+        codes = _codes_in(value)
+        names = self._names(codes)
+        if isinstance(value, (list, tuple, set)):
+            return [names.get(c) or c for c in codes]
+        if len(codes) > 1:
+            return name_of(self.kind, value, names)
+        # A code that is not in the reference table (yet) has no name to show: null, never the code.
+        return names.get(codes[0]) if codes else ""
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CodeNameField(_CodeName):
+    pass
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class CodeNamesField(_CodeName):
+    pass
+
+
+class ChoiceDisplayField(serializers.CharField):
+    """The label of a serializer choice field's value."""
+
+    def __init__(self, choices: dict, **kwargs):
+        self.labels = {str(k): v for k, v in choices.items()}
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        if value in (None, ""):
+            return ""
+        return str(self.labels.get(str(value), value))
+
+
+class DisplayListSerializer(serializers.ListSerializer):
+    """A list of display serializers: every code of a page is named with one query per kind."""
+
+    def to_representation(self, data):
+        items = list(data.all() if isinstance(data, models.manager.BaseManager) else data)
+        self.child.prime_code_names(items)
+        return [self.child.to_representation(item) for item in items]
+
+
+class DisplayFieldsMixin:
+    """Adds ``<field>_display`` for every choice field and every reference-coded field (module doc)."""
+
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        serializer = super().many_init(*args, **kwargs)
+        if type(serializer) is serializers.ListSerializer:
+            # DRF builds the list wrapper itself; ours differs only in naming the page's codes in bulk.
+            serializer.__class__ = DisplayListSerializer
+        return serializer
+
+    def get_fields(self):
+        fields = super().get_fields()
+        model = getattr(getattr(self, "Meta", None), "model", None)
+        for name, field in list(fields.items()):
+            display = f"{name}_display"
+            if field.write_only or display in fields or name.endswith("_display"):
+                continue
+            source = field.source if field.source and field.source != "*" else name
+            simple = "." not in source
+            if simple and model is not None and callable(getattr(model, f"get_{source}_display", None)):
+                fields[display] = serializers.CharField(source=f"get_{source}_display", read_only=True)
+            elif isinstance(field, serializers.ChoiceField) and not isinstance(field, serializers.MultipleChoiceField):
+                fields[display] = ChoiceDisplayField(field.choices, source=source)
+            elif name in CODE_NAMES or (simple and source in CODE_NAMES):
+                kind = name if name in CODE_NAMES else source
+                many = isinstance(field, serializers.ListField) or _is_array(model, source)
+                fields[display] = (CodeNamesField if many else CodeNameField)(kind, source=source)
+        return fields
+
+    def prime_code_names(self, items) -> None:
+        """Name the codes of ``items`` (one query per kind) before they are represented one by one."""
+        by_kind: dict[str, set[str]] = {}
+        for field in self.fields.values():
+            if isinstance(field, _CodeName):
+                codes = by_kind.setdefault(field.kind, set())
+                for item in items:
+                    try:
+                        codes.update(_codes_in(field.get_attribute(item)))
+                    except (AttributeError, KeyError, TypeError):
+                        continue
+        cache = self.root.__dict__.setdefault("_code_names", {})
+        for kind, codes in by_kind.items():
+            known = cache.setdefault(kind, {})
+            missing = codes - set(known)
+            if missing:
+                known.update({c: None for c in missing})
+                known.update(code_names(kind, missing))
+
+
+def _is_array(model, source: str) -> bool:
+    if model is None:
+        return False
+    try:
+        field = model._meta.get_field(source)
+    except FieldDoesNotExist:
+        return False
+    return field.get_internal_type() in ("ArrayField", "JSONField")
+
+
+class DisplayModelSerializer(DisplayFieldsMixin, serializers.ModelSerializer):
+    """A model serializer whose codes also come with their names (``<field>_display``)."""

@@ -20,7 +20,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from . import trace, webhooks
-from .api import ScopedReadOnlyViewSet
+from .api import DisplayModelSerializer, ScopedReadOnlyViewSet
 from .models import Delivery, TraceEntry
 
 
@@ -36,7 +36,7 @@ class IsSystemAdmin(permissions.BasePermission):
         return bool(user and user.is_authenticated and (user.is_superuser or user.has_role("system_admin")))
 
 
-class TraceEntrySerializer(serializers.ModelSerializer):
+class TraceEntrySerializer(DisplayModelSerializer):
     class Meta:
         model = TraceEntry
         fields = [
@@ -86,7 +86,7 @@ class TraceVerifyViewSet(viewsets.ViewSet):
         return Response(trace.verify(chains=chains).as_dict())
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(DisplayModelSerializer):
     event_type = serializers.CharField(source="event.type", read_only=True)
 
     class Meta:

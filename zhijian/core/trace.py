@@ -30,9 +30,12 @@ import zlib
 from datetime import timezone as dt_timezone
 from dataclasses import dataclass, field
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy as _
 
 from .signing import canonical_json, digest
 from .models import TraceChain, TraceEntry
@@ -43,6 +46,51 @@ HASHED_FIELDS = (
     "chain", "seq", "occurred_at", "actor_id", "actor_label", "action", "object_type", "object_id",
     "division_code", "before_digest", "after_digest", "prev_hash",
 )
+
+
+# --- what an action is called ------------------------------------------------------------------------------
+# Action codes (``grid.assign``, ``draw.executed`` …) are for machines; people read these labels.
+# Procedures register theirs (``<trace_action>.<action>`` → "<noun>：<action label>") when declared;
+# the apps register the other actions they record in their AppConfig.ready().
+ACTION_LABELS: dict[str, object] = {}
+OBJECT_TYPE_LABELS: dict[str, object] = {}
+
+
+def register_action_labels(labels: dict) -> None:
+    ACTION_LABELS.update({str(k): v for k, v in labels.items()})
+
+
+def register_object_type_labels(labels: dict) -> None:
+    OBJECT_TYPE_LABELS.update({str(k): v for k, v in labels.items()})
+
+
+def register_procedure_labels(*, trace_action: str, name: str, noun, actions) -> None:
+    """A procedure's actions as the ledger names them (called by ``workflow.Procedure``)."""
+    register_action_labels({f"{trace_action}.{a.value}": format_lazy("{}：{}", noun, a.label) for a in actions})
+    OBJECT_TYPE_LABELS.setdefault(name, noun)
+
+
+def action_label(code: str) -> str:
+    """The Chinese (or active language's) label of a trace action; never the code itself."""
+    label = ACTION_LABELS.get(str(code))
+    return str(label) if label is not None else gettext("其他操作")
+
+
+def object_type_label(object_type: str) -> str:
+    """What kind of record an entry is about: a registered label, else the model's verbose name."""
+    label = OBJECT_TYPE_LABELS.get(object_type)
+    if label is not None:
+        return str(label)
+    try:
+        return str(django_apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return gettext("其他记录")
+
+
+register_action_labels({
+    "event.replayed": _("重新分发事件"),
+    "delivery.replayed": _("重新投递"),
+})
 
 
 def chain_for(division_code: str, object_type: str, object_id: str) -> str:

@@ -155,6 +155,7 @@ class Procedure:
         self.event_prefix = self.event_prefix or self.name.rsplit(".", 1)[-1]
         self.trace_action = self.trace_action or self.event_prefix
         PROCEDURES[self.name] = self
+        trace.register_procedure_labels(trace_action=self.trace_action, name=self.name, noun=self.noun, actions=self.actions)
 
     # --- vocabulary -----------------------------------------------------------------------------
 

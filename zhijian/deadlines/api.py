@@ -6,13 +6,13 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from zhijian.core.api import ScopedReadOnlyViewSet
+from zhijian.core.api import DisplayModelSerializer, ScopedReadOnlyViewSet
 
 from .models import Clock, DeadlineRule, Holiday
 from .rules import due
 
 
-class RuleSerializer(serializers.ModelSerializer):
+class RuleSerializer(DisplayModelSerializer):
     class Meta:
         model = DeadlineRule
         fields = [
@@ -21,7 +21,7 @@ class RuleSerializer(serializers.ModelSerializer):
         ]
 
 
-class HolidaySerializer(serializers.ModelSerializer):
+class HolidaySerializer(DisplayModelSerializer):
     class Meta:
         model = Holiday
         fields = ["date", "is_off_day", "name", "year", "source", "note"]
@@ -53,7 +53,7 @@ class DueOutput(serializers.Serializer):
     provisional = serializers.BooleanField(help_text="所涉年度节假日安排尚未公布，按法定节日和周末暂定")
 
 
-class ClockSerializer(serializers.ModelSerializer):
+class ClockSerializer(DisplayModelSerializer):
     due_display = serializers.CharField(read_only=True, help_text="到期日，暂定时带“（暂定）”")
 
     class Meta:

@@ -13,3 +13,9 @@ class DeadlinesConfig(AppConfig):
         from .scheduling import autodiscover
 
         autodiscover()
+        # Django's ready(): the ledger's labels and the names of codes are registered once every app is loaded.
+        from zhijian.core import trace
+
+        from .choices import TRACE_ACTIONS
+
+        trace.register_action_labels(TRACE_ACTIONS)

@@ -88,3 +88,14 @@ DOC_TYPE_CODES: dict[str, str] = {
 # Types whose number does not follow DEFAULT_NUMBER_FORMAT (none yet; a bureau that writes
 # e.g. 莞市监罚决字〔2026〕12号 sets its template here).
 DOC_TYPE_FORMATS: dict[str, str] = {}
+
+
+# Trace actions of the deadline services and the clock registry (registered in apps.ready()).
+TRACE_ACTIONS = {
+    "clock.started": _("期限开始计算"), "clock.extended": _("期限延长"), "clock.suspended": _("期限中止"),
+    "clock.resumed": _("期限恢复计算"), "clock.stopped": _("期限停止"), "clock.recomputed": _("期限重新计算"),
+    "clock.reminder": _("期限临近提醒"), "clock.overdue": _("期限逾期"), "clock.escalated": _("逾期升级"),
+    "deadlines.holiday_add": _("新增节假日"), "deadlines.holiday_change": _("修改节假日"),
+    "deadlines.holiday_delete": _("删除节假日"), "deadlines.holidays_enter": _("录入年度节假日安排"),
+    "deadlines.rule_add": _("新增期限规则"), "deadlines.rule_change": _("修改期限规则"), "deadlines.rule_delete": _("删除期限规则"),
+}

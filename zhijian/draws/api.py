@@ -5,13 +5,13 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from zhijian.core.api import ScopedReadOnlyViewSet
+from zhijian.core.api import DisplayModelSerializer, ScopedReadOnlyViewSet
 
 from . import services
 from .models import Draw, DrawPlan
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(DisplayModelSerializer):
     ratios = serializers.SerializerMethodField()
 
     class Meta:
@@ -23,7 +23,7 @@ class PlanSerializer(serializers.ModelSerializer):
         return {r.risk_class: str(r.percent) for r in obj.ratios.all()}
 
 
-class DrawSerializer(serializers.ModelSerializer):
+class DrawSerializer(DisplayModelSerializer):
     seed = serializers.CharField(source="revealed_seed", read_only=True)
 
     class Meta:

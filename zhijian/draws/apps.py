@@ -6,3 +6,11 @@ class DrawsConfig(AppConfig):
     name = "zhijian.draws"
     label = "draws"
     verbose_name = _("双随机抽查")
+
+    def ready(self):
+        # Django's ready(): the registries are filled once every app is loaded.
+        from zhijian.core import trace
+
+        from .choices import TRACE_ACTIONS
+
+        trace.register_action_labels(TRACE_ACTIONS)

@@ -33,3 +33,13 @@ class InspectionResult(models.TextChoices):
     NOT_OPERATING = "not_operating", _("未发现开展本次抽查涉及的经营活动")
     UNREACHABLE = "unreachable", _("通过登记的住所（经营场所）无法联系")
     REFUSED = "refused", _("不配合检查情节严重")
+
+
+# Trace actions of the draw services (registered in apps.ready()).
+TRACE_ACTIONS = {
+    "draw.plan_created": _("制定抽查计划"), "draw.committed": _("锁定抽查名录"), "draw.executed": _("执行抽取"),
+    "draw.joint_created": _("发起联合抽查"), "draw.result_recorded": _("录入抽查结果"), "draw.result_published": _("公示抽查结果"),
+    "draw.relation_declared": _("申报利害关系"), "draw.relation_withdrawn": _("撤回利害关系申报"),
+    "draw.past_inspection_recorded": _("登记既往检查"), "draw.past_inspection_removed": _("删除既往检查"),
+    "draw.risk_class_set": _("设定风险分类"), "draw.risk_class_cleared": _("清除风险分类"),
+}

@@ -7,14 +7,14 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from zhijian.core.api import ScopedReadOnlyViewSet, ScopedViewSetMixin
+from zhijian.core.api import DisplayModelSerializer, ScopedReadOnlyViewSet, ScopedViewSetMixin
 
 from . import queries, services
 from .choices import EntityStatus
 from .models import EntityChange, ImportJob, MarketEntity
 
 
-class EntitySerializer(serializers.ModelSerializer):
+class EntitySerializer(DisplayModelSerializer):
     grid_name = serializers.CharField(source="grid.name", read_only=True, default=None)
 
     class Meta:
@@ -61,7 +61,7 @@ class StatusSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class ChangeSerializer(serializers.ModelSerializer):
+class ChangeSerializer(DisplayModelSerializer):
     actor = serializers.StringRelatedField()
 
     class Meta:
@@ -136,7 +136,7 @@ class EntityViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, mixins.UpdateMo
         return Response(ChangeSerializer(entity.changes.select_related("actor")[:200], many=True).data)
 
 
-class ImportJobSerializer(serializers.ModelSerializer):
+class ImportJobSerializer(DisplayModelSerializer):
     class Meta:
         model = ImportJob
         fields = ["id", "filename", "dry_run", "state", "total", "processed", "imported", "updated", "rejected", "warned",

@@ -24,3 +24,10 @@ class ChangeKind(models.TextChoices):
     STATUS = "status", _("状态变更")
     PLACED = "placed", _("网格落位")
     IMPORTED = "imported", _("批量导入")
+
+
+# Trace actions of the registry services (registered in apps.ready()).
+TRACE_ACTIONS = {
+    "entity.created": _("登记市场主体"), "entity.changed": _("变更市场主体信息"), "entity.address_changed": _("变更经营地址"),
+    "entity.status_changed": _("变更登记状态"), "entity.imported": _("批量导入市场主体"), "entity.placed": _("落图定位"),
+}

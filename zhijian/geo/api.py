@@ -1,17 +1,17 @@
 from rest_framework import serializers
 
-from zhijian.core.api import ScopedReadOnlyViewSet
+from zhijian.core.api import DisplayModelSerializer, ScopedReadOnlyViewSet
 
 from .models import Division, Grid
 
 
-class DivisionSerializer(serializers.ModelSerializer):
+class DivisionSerializer(DisplayModelSerializer):
     class Meta:
         model = Division
         fields = ["code", "name", "level", "parent"]
 
 
-class GridSerializer(serializers.ModelSerializer):
+class GridSerializer(DisplayModelSerializer):
     class Meta:
         model = Grid
         fields = ["id", "code", "name", "level", "parent", "division_code", "entity_count"]

@@ -12,7 +12,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from zhijian.core.api import ScopedReadOnlyViewSet
+from zhijian.core.api import DisplayModelSerializer, ScopedReadOnlyViewSet
 from zhijian.core.idempotency import KEY_PATTERN
 
 from zhijian.clues.choices import ClueKind
@@ -23,7 +23,7 @@ from .choices import CaseState
 from .models import EmergencyOrder, GridCase, Warning
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(DisplayModelSerializer):
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     credit_code = serializers.CharField(source="entity.credit_code", read_only=True, default="")
     grid_name = serializers.CharField(source="grid.name", read_only=True, default=None)
@@ -59,7 +59,7 @@ class CaseViewSet(ScopedReadOnlyViewSet):
     filterset_class = CaseFilter
 
 
-class GridClueSerializer(serializers.ModelSerializer):
+class GridClueSerializer(DisplayModelSerializer):
     """A clue reported from the phone (``clues.Clue``, source 网格员现场报告) and the grid case it opened."""
 
     case = serializers.SerializerMethodField()
@@ -106,7 +106,7 @@ class ClueReportViewSet(viewsets.GenericViewSet):
         return Response(GridClueSerializer(clue).data, status=status.HTTP_200_OK if clue.replayed else status.HTTP_201_CREATED)
 
 
-class WarningSerializer(serializers.ModelSerializer):
+class WarningSerializer(DisplayModelSerializer):
     level_label = serializers.CharField(source="get_level_display", read_only=True)
 
     class Meta:
@@ -124,7 +124,7 @@ class WarningViewSet(ScopedReadOnlyViewSet):
     filterset_fields = ["item_type", "level", "acknowledged", "recipient"]
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(DisplayModelSerializer):
     recipients = serializers.SerializerMethodField()
 
     class Meta:

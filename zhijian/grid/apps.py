@@ -19,3 +19,14 @@ class GridConfig(AppConfig):
         # joint handling), where no inspection record is made: its ended case is its proof.
         # The case *is* the first visit: the task is its entry in the task loop, moved by the case.
         requirements.register_own_record(VILLAGE_TASK_LINE, CASE_RECORD_KIND, _("缺少已办结的网格事项"), carrier=carrying_case)
+
+        # Django's ready(): the ledger's labels and the names of codes are registered once every app is loaded.
+        from zhijian.core import trace
+
+        from . import procedure  # noqa: F401  (declares the grid case's procedure: its step labels)
+        from .choices import TRACE_ACTIONS
+
+        trace.register_action_labels(TRACE_ACTIONS)
+        from zhijian.supervision.choices import RECORD_KIND_NAMES
+
+        RECORD_KIND_NAMES[CASE_RECORD_KIND] = _("网格事项")

@@ -98,3 +98,14 @@ class ItemType(models.TextChoices):
 class OrderState(models.TextChoices):
     OPEN = "open", _("进行中")
     CLOSED = "closed", _("已结束")
+
+
+# Trace actions of the grid services besides the grid case's procedure steps (registered in apps.ready()).
+TRACE_ACTIONS = {
+    "grid.case.open": _("事项：接收"), "grid.case.open_many": _("事项：批量接收"), "grid.case.notice": _("事项：送达书面告知书"),
+    "grid.duty.start": _("开始值守"), "grid.duty.end": _("结束值守"),
+    "grid.order.issue": _("下达指令"), "grid.order.acknowledge": _("确认指令"),
+    "grid.routing_rule.create": _("新增分流规则"), "grid.routing_rule.change": _("修改分流规则"),
+    "grid.routing_rule.delete": _("删除分流规则"),
+    "grid.warnings.raise": _("发出预警"), "grid.warning.acknowledge": _("确认预警"),
+}

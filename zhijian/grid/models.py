@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from zhijian.coordination.choices import PushState
 from zhijian.core.models import TimeStamped
 from zhijian.core.scoping import ScopedManager, register_scoped
 
@@ -322,7 +323,24 @@ class Warning(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_level_display()} {self.item_type}#{self.item_id}"
+        return f"{self.get_level_display()} {self.get_item_type_display()} #{self.item_id}"
+
+    @property
+    def step_label(self) -> str:
+        """The step a person reads: a case's or pushed item's state, the task's limit, the receipt limit."""
+        if self.step == "due":
+            return str(_("办理期限"))
+        if self.step == "receipt":
+            return str(_("签收时限"))
+        for states in (CaseState, PushState) if self.item_type != ItemType.PUSH_ITEM else (PushState,):
+            try:
+                return str(states(self.step).label)
+            except ValueError:
+                continue
+        return str(_("办理环节"))
+
+    def get_step_display(self) -> str:
+        return self.step_label
 
     def item_url(self) -> str:
         if self.item_type == ItemType.GRID_CASE:

@@ -15,20 +15,20 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from zhijian.core.api import ScopedReadOnlyViewSet
+from zhijian.core.api import DisplayModelSerializer, ScopedReadOnlyViewSet
 from zhijian.core.errors import ApplicationError
 from zhijian.entities.models import MarketEntity
 from zhijian.org.models import User
 from zhijian.supervision.models import Task
 
 from . import queries, services
-from .choices import AttachmentKind, CheckResult, Conclusion
+from .choices import ANSWERS, AttachmentKind, CheckResult, Conclusion
 from .models import Inspection
 
 
 class ResultIn(serializers.Serializer):
     item_id = serializers.IntegerField()
-    result = serializers.ChoiceField(choices=CheckResult.choices)
+    result = serializers.ChoiceField(choices=[(c.value, c.label) for c in ANSWERS])
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -62,7 +62,7 @@ class SyncIn(serializers.Serializer):
     signatures = SignaturesIn()
 
 
-class InspectionSerializer(serializers.ModelSerializer):
+class InspectionSerializer(DisplayModelSerializer):
     entity = serializers.SerializerMethodField()
     tasks = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     officers = serializers.SerializerMethodField()
@@ -101,8 +101,12 @@ def pdf_urls(inspection) -> dict:
 
 
 def sync_body(inspection) -> dict:
+    """What the phone shows after an upload (and again, the same, after a replay): the record, how
+    many items it records as 未检查, and the covered tasks as they are now (moved on to review)."""
     return {"id": inspection.pk, "number": inspection.number, "state": inspection.state,
-            "pdf_urls": pdf_urls(inspection), "public_url": inspection.get_public_url()}
+            "pdf_urls": pdf_urls(inspection), "public_url": inspection.get_public_url(),
+            "unchecked": inspection.results.filter(result=CheckResult.UNCHECKED).count(),
+            "tasks": services.task_states(inspection)}
 
 
 def _replay(user, client_key: str):

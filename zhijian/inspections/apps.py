@@ -17,3 +17,17 @@ class InspectionsConfig(AppConfig):
         requirements.install()
         # The task loop's daily-inspection templates pick the entities of a line by its industries.
         task_lines.register(lines.industries_of)
+        # Django's ready(): the ledger's labels and the names of codes are registered once every app is loaded.
+        from zhijian.core import api, trace
+
+        from .choices import InspectionAction
+        from .names import line_names, part_names
+
+        trace.register_action_labels(dict(InspectionAction.choices))
+        api.register_code_names(line_names, "business_line", "business_lines")
+        api.register_code_names(part_names, "part")
+        from zhijian.supervision.choices import RECORD_KIND_NAMES
+
+        from .sealing import TASK_RECORD_KIND
+
+        RECORD_KIND_NAMES[TASK_RECORD_KIND] = _("现场检查笔录")

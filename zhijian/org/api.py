@@ -1,23 +1,23 @@
 from rest_framework import serializers
 
-from zhijian.core.api import ScopedReadOnlyViewSet
+from zhijian.core.api import DisplayModelSerializer, ScopedReadOnlyViewSet
 
 from .models import Bureau, Department, User
 
 
-class BureauSerializer(serializers.ModelSerializer):
+class BureauSerializer(DisplayModelSerializer):
     class Meta:
         model = Bureau
         fields = ["id", "name", "short_name", "level", "parent", "division_code", "jurisdiction"]
 
 
-class DepartmentSerializer(serializers.ModelSerializer):
+class DepartmentSerializer(DisplayModelSerializer):
     class Meta:
         model = Department
         fields = ["id", "name", "code", "division_code", "jurisdiction"]
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(DisplayModelSerializer):
     roles = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
 
     class Meta:

@@ -9,3 +9,9 @@ class OrgConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system check: Django registers checks in ready(), once the app registry is loaded)
+        # Django's ready(): the ledger's labels and the names of codes are registered once every app is loaded.
+        from zhijian.core import trace
+
+        from .choices import TRACE_ACTIONS
+
+        trace.register_action_labels(TRACE_ACTIONS)

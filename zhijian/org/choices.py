@@ -31,3 +31,10 @@ class RoleCode(models.TextChoices):
 
 # Roles that may change registry data.
 REGISTRY_WRITERS = {RoleCode.REGISTRY_CLERK, RoleCode.ENFORCEMENT_OFFICER, RoleCode.LEADER}
+
+
+# Trace actions of the organisation services (registered in apps.ready()).
+TRACE_ACTIONS = {
+    "org.user_created": _("新建用户"), "org.user_updated": _("修改用户"), "org.user_roles_assigned": _("分配角色"),
+    "org.user_jurisdiction_set": _("设定个人辖区"),
+}

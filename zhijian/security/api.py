@@ -4,6 +4,8 @@ from __future__ import annotations
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.response import Response
 
+from zhijian.core.api import DisplayModelSerializer
+
 from .filters import AuditLogFilter
 from .models import AuditLog
 from .roles import is_audit_admin
@@ -15,7 +17,7 @@ class IsAuditAdmin(permissions.BasePermission):
         return is_audit_admin(request.user)
 
 
-class AuditLogSerializer(serializers.ModelSerializer):
+class AuditLogSerializer(DisplayModelSerializer):
     event_display = serializers.CharField(source="get_event_display", read_only=True)
 
     class Meta:

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from zhijian.core.api import ReasonInput, ScopedReadOnlyViewSet
+from zhijian.core.api import CodeNameField, DisplayModelSerializer, ReasonInput, ScopedReadOnlyViewSet
 from zhijian.core.errors import ApplicationError
 from zhijian.core.models import WorkflowStep
 from zhijian.org.models import Bureau, User
@@ -22,7 +22,7 @@ from .models import Task, TaskRecord, TaskUrge
 from .procedure import TASK, allowed_actions
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(DisplayModelSerializer):
     credit_code = serializers.CharField(source="entity.credit_code", read_only=True, default="")
     entity_name = serializers.CharField(source="entity.name", read_only=True, default="")
     state_label = serializers.CharField(source="get_state_display", read_only=True)
@@ -44,7 +44,7 @@ class TaskSerializer(serializers.ModelSerializer):
         return (obj.overdue and obj.is_open) or obj.is_overdue()
 
 
-class TaskStepSerializer(serializers.ModelSerializer):
+class TaskStepSerializer(DisplayModelSerializer):
     """One step of the task's timeline (``core.WorkflowStep`` of procedure ``supervision.task``)."""
 
     actor = serializers.StringRelatedField()
@@ -54,13 +54,15 @@ class TaskStepSerializer(serializers.ModelSerializer):
         fields = ["action", "from_state", "to_state", "actor", "comment", "at"]
 
 
-class RecordSerializer(serializers.ModelSerializer):
+class RecordSerializer(DisplayModelSerializer):
+    kind_display = CodeNameField("record_kind", source="kind")
+
     class Meta:
         model = TaskRecord
-        fields = ["kind", "record_id", "signed", "linked_at"]
+        fields = ["kind", "kind_display", "record_id", "signed", "linked_at"]
 
 
-class UrgeSerializer(serializers.ModelSerializer):
+class UrgeSerializer(DisplayModelSerializer):
     by = serializers.StringRelatedField()
 
     class Meta:

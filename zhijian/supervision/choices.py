@@ -54,3 +54,18 @@ class TemplateKind(models.TextChoices):
 
 # A template's kind decides the source of the tasks it generates.
 TEMPLATE_SOURCE = {TemplateKind.CAMPAIGN: TaskSource.CAMPAIGN, TemplateKind.PATROL: TaskSource.PATROL}
+
+
+# Trace actions of the task services besides the task procedure's steps (registered in apps.ready()).
+TRACE_ACTIONS = {
+    "task.create_many": _("任务：批量登记"), "task.urged": _("任务：督办"), "task.record_linked": _("任务：关联检查记录"),
+    "task_template.created": _("新建任务模板"), "task_template.run": _("按模板生成任务"),
+}
+
+# What the records other apps attach to a task are called (``TaskRecord.kind``): filled by those apps
+# in their AppConfig.ready() (inspections: 现场检查笔录; grid: 网格事项).
+RECORD_KIND_NAMES: dict[str, object] = {}
+
+
+def record_kind_names(codes: set[str]) -> dict[str, str]:
+    return {c: str(RECORD_KIND_NAMES[c]) for c in codes if c in RECORD_KIND_NAMES}
