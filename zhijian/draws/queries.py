@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _, gettext_lazy
 
+from zhijian.core.api import code_names
+from zhijian.entities.choices import EntityStatus, EntityType
 from zhijian.inspections.models import BusinessLine
 from zhijian.org.models import User
 
+from .choices import RecusalKind, RiskClass
 from .models import Draw, DrawItem, DrawPlan
+
+# Prefix lengths of the home-division recusal rule, as people say them.
+LEVEL_WORDS = {2: gettext_lazy("省"), 4: gettext_lazy("市"), 6: gettext_lazy("区县"), 9: gettext_lazy("乡镇街道"), 12: gettext_lazy("村居")}
 
 
 def plans(user):
@@ -39,3 +46,38 @@ def line_names(codes) -> list[str]:
     names = dict(BusinessLine.objects.filter(code__in=list(codes)).values_list("code", "name"))
     return [names.get(c, c) for c in codes]
 
+
+
+def plan_words(params: dict) -> dict:
+    """A plan's frozen parameters as a person reads them: names, never codes."""
+    division = params.get("division_prefix") or ""
+    industries = list(params.get("industry_prefixes") or [])
+    line_codes = list(params.get("line_industries") or [])
+    names = code_names("industry_code", industries + line_codes)
+
+    def label(choices, value):
+        try:
+            return str(choices(value).label)
+        except ValueError:
+            return value
+
+    recusal = []
+    for r in params.get("recusal") or []:
+        text = label(RecusalKind, r["kind"])
+        if r["kind"] == RecusalKind.HOME_DIVISION:
+            text += _("（%(level)s级）") % {"level": LEVEL_WORDS.get(int(r["level"]), r["level"])}
+        recusal.append(text)
+    if industries:
+        industry_text = "、".join(names.get(c, c) for c in industries)
+    elif line_codes:
+        industry_text = _("按业务条线：%(names)s") % {"names": "、".join(names.get(c, c) for c in line_codes)}
+    else:
+        industry_text = _("不限")
+    return {
+        "division": (code_names("division_code", [division]).get(division) or division) if division else _("不限"),
+        "industries": industry_text,
+        "statuses": "、".join(label(EntityStatus, s) for s in params.get("statuses") or []) or str(EntityStatus.ACTIVE.label),
+        "entity_types": "、".join(label(EntityType, t) for t in params.get("entity_types") or []) or _("不限"),
+        "percent": [f"{label(RiskClass, k)} {v}%" for k, v in (params.get("percent") or {}).items()],
+        "recusal": recusal,
+    }

@@ -45,8 +45,9 @@ def plan_create(request):
 @login_required
 def plan_detail(request, pk):
     plan = DrawPlan.objects.select_related("bureau").get_scoped_or_404(request.user, pk=pk)
-    return render(request, "draws/plan_detail.html", {"plan": plan, "params": services.plan_params(plan), "draws": queries.draws_of(plan),
-                                                      "lines": queries.line_names(plan.business_lines)})
+    params = services.plan_params(plan)
+    return render(request, "draws/plan_detail.html", {"plan": plan, "params": params, "words": queries.plan_words(params),
+                                                      "draws": queries.draws_of(plan), "lines": queries.line_names(plan.business_lines)})
 
 
 @login_required

@@ -3,7 +3,15 @@ from django.utils.translation import gettext_lazy as _
 
 from zhijian.deadlines.models import DeadlineRule
 
+from zhijian.entities.choices import EntityType
+
 from .choices import TaskSource, TemplateKind
+
+
+def rule_choices():
+    """Deadline rules by name (the code stays the option's value, never its text)."""
+    codes = DeadlineRule.objects.order_by("code").values_list("code", "name").distinct()
+    return [("", _("不按规则"))] + [(c, n) for c, n in dict(codes).items()]
 
 
 class TaskCreateForm(forms.Form):
@@ -19,19 +27,26 @@ class TaskCreateForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        codes = DeadlineRule.objects.order_by("code").values_list("code", "name").distinct()
-        self.fields["deadline_rule"].choices = [("", _("不按规则"))] + [(c, f"{n}（{c}）") for c, n in dict(codes).items()]
+        self.fields["deadline_rule"].choices = rule_choices()
 
 
 class TemplateForm(forms.Form):
     name = forms.CharField(label=_("模板名称"), max_length=100)
     kind = forms.ChoiceField(label=_("类型"), choices=TemplateKind.choices)
     business_lines = forms.CharField(label=_("业务条线"), max_length=200, required=False, help_text=_("逗号分隔"))
-    deadline_rule = forms.CharField(label=_("期限规则代码"), max_length=60, required=False, help_text=_("如 grid.first_visit"))
+    deadline_rule = forms.ChoiceField(label=_("期限规则"), required=False)
     industry_prefixes = forms.CharField(label=_("行业代码前缀"), max_length=200, required=False, help_text=_("逗号分隔，如 62,52"))
     division_prefix = forms.RegexField(label=_("区划代码前缀"), regex=r"^\d{0,12}$", max_length=12, required=False)
-    entity_types = forms.CharField(label=_("主体类型"), max_length=100, required=False, help_text=_("enterprise, individual, cooperative"))
+    entity_types = forms.MultipleChoiceField(label=_("主体类型"), choices=EntityType.choices, required=False,
+                                             widget=forms.CheckboxSelectMultiple, help_text=_("不选：全部类型"))
     description = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deadline_rule"].choices = rule_choices()
+
+    def clean_entity_types(self):
+        return ",".join(self.cleaned_data["entity_types"])
 
 
 class RunForm(forms.Form):

@@ -2,6 +2,11 @@
  * The server refuses faster reports (429) and positions when off duty (403). */
 (function () {
   "use strict";
+  // The browser's own message is English ("User denied Geolocation"): say why in Chinese.
+  function geoError(err) {
+    var why = {1: "未获得定位权限，请在浏览器设置中允许本网站使用位置", 2: "无法确定当前位置", 3: "定位超时，请稍后重试"};
+    return "未取得位置：" + (why[err && err.code] || "定位失败");
+  }
   var box = document.getElementById("duty");
   if (!box || box.getAttribute("data-on") !== "1" || !navigator.geolocation) return;
   var url = box.getAttribute("data-position-url");
@@ -24,7 +29,7 @@
       .catch(function () { say("网络不可用，稍后重试"); });
   }
   navigator.geolocation.watchPosition(function (pos) { latest = pos.coords; send(); },
-    function (err) { say("未取得位置：" + (err && err.message ? err.message : "")); },
+    function (err) { say(geoError(err)); },
     { enableHighAccuracy: true, maximumAge: 10000 });
   setInterval(send, 5000);
 })();
