@@ -79,9 +79,23 @@ def items_of(line, n=3):
     return list(CheckItem.objects.filter(business_line__code=line, version__number=1).order_by("order")[:n])
 
 
+def key_items_of(lines, *, besides=()):
+    """The key items (重点) of ``lines`` not in ``besides``: a record must answer them before signing."""
+    from zhijian.inspections.models import CheckItem
+
+    taken = {i.pk for i in besides}
+    return [i for i in CheckItem.objects.filter(business_line__code__in=lines, version__number=1, key_item=True).order_by("order")
+            if i.pk not in taken]
+
+
 def payload(*, entity, officers, items, tasks=(), conclusion="pass", correction_days=None, representative=None,
-            attachments=(), results=None, client_key=None):
+            attachments=(), results=None, client_key=None, answer_key_items=True):
+    """An upload as the phone sends it. Unless ``results`` is given or ``answer_key_items`` is off,
+    the key items of the covered lines (the tasks' lines, else the items') are answered 合格 too."""
     now = timezone.now().replace(microsecond=0)
+    if results is None and answer_key_items:
+        lines = {t.business_line for t in tasks if t.business_line} or {i.business_line.code for i in items}
+        items = list(items) + key_items_of(lines, besides=items)
     return {
         "client_key": client_key or uuid.uuid4().hex,
         "entity": entity.credit_code,

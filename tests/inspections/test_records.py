@@ -154,7 +154,8 @@ def test_qr_code_is_on_the_record(sealed):
 
 
 def test_task_cannot_be_archived_or_submitted_until_its_record_is_sealed(checklists, team, shop, unit, sync):
-    """The requirement registered with the task loop refuses submit/archive without the sealed record."""
+    """The requirement registered with the task loop refuses submit/archive without the sealed record;
+    the sealed record then moves the task on to review by itself."""
     from zhijian.core.errors import ApplicationError
     from zhijian.supervision import tasks
     from zhijian.supervision.models import Task
@@ -166,8 +167,9 @@ def test_task_cannot_be_archived_or_submitted_until_its_record_is_sealed(checkli
     r = sync(team[0], payload(entity=shop, officers=team, items=items_of("catering"), tasks=[task]))
     assert r.status_code == 201, r.content
     assert task.records.get(kind="inspection_record").signed
-    tasks.task_submit(actor=team[0], task=task)
     assert Task.objects.get(pk=task.pk).state == "review"
+    with pytest.raises(ApplicationError, match="只有“执行中”的任务才能提交审核"):
+        tasks.task_submit(actor=team[0], task=task)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,13 +22,13 @@ from zhijian.org.models import User
 from zhijian.supervision.models import Task
 
 from . import queries, services
-from .choices import AttachmentKind, CheckResult, Conclusion
+from .choices import ANSWERS, AttachmentKind, CheckResult, Conclusion
 from .models import Inspection
 
 
 class ResultIn(serializers.Serializer):
     item_id = serializers.IntegerField()
-    result = serializers.ChoiceField(choices=CheckResult.choices)
+    result = serializers.ChoiceField(choices=[(c.value, c.label) for c in ANSWERS])
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -101,8 +101,12 @@ def pdf_urls(inspection) -> dict:
 
 
 def sync_body(inspection) -> dict:
+    """What the phone shows after an upload (and again, the same, after a replay): the record, how
+    many items it records as 未检查, and the covered tasks as they are now (moved on to review)."""
     return {"id": inspection.pk, "number": inspection.number, "state": inspection.state,
-            "pdf_urls": pdf_urls(inspection), "public_url": inspection.get_public_url()}
+            "pdf_urls": pdf_urls(inspection), "public_url": inspection.get_public_url(),
+            "unchecked": inspection.results.filter(result=CheckResult.UNCHECKED).count(),
+            "tasks": services.task_states(inspection)}
 
 
 def _replay(user, client_key: str):

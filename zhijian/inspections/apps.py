@@ -31,3 +31,7 @@ class InspectionsConfig(AppConfig):
         from .sealing import TASK_RECORD_KIND
 
         RECORD_KIND_NAMES[TASK_RECORD_KIND] = _("现场检查笔录")
+        # The entity page's timeline (entities sits below: a registry this app fills).
+        from . import timeline_rows
+
+        timeline_rows.install()

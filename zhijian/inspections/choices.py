@@ -7,6 +7,12 @@ class CheckResult(models.TextChoices):
     OK = "ok", _("符合")
     PROBLEM = "problem", _("不符合")
     NA = "na", _("不适用")
+    # Written by the server for an item of a covered business line the officers left unanswered.
+    UNCHECKED = "unchecked", _("未检查")
+
+
+# What an officer may answer for an item (未检查 is what the record says when they did not).
+ANSWERS = [CheckResult.OK, CheckResult.PROBLEM, CheckResult.NA]
 
 
 class Conclusion(models.TextChoices):
