@@ -108,6 +108,11 @@ def test_clue_chain_seen_by_both_sides(rules, depts, grid_officer, town_office, 
 
 @pytest.mark.django_db
 def test_clue_pages_record_and_return(rules, depts, grid_officer, town_office, client):
+    from zhijian.geo.models import Division
+
+    # The division is picked by name (geo.widgets.DivisionPicker) and submitted as its code.
+    for code, name, level in [(VILLAGE, "宏图社区", 5), ("441900004001", "桑园社区", 5)]:
+        Division.objects.get_or_create(code=code, defaults={"name": name, "level": level})
     client.force_login(grid_officer)
     r = client.post("/coordination/clues/new/", {"text": "疑似无证诊所", "division_code": VILLAGE, "place": "某巷 3 号"})
     clue = Clue.objects.get()

@@ -258,16 +258,24 @@ def test_plan_form_creates_a_plan(org, client):
     from zhijian.inspections.models import BusinessLine
 
     bureau, leader = org
+    from zhijian.entities.models import Industry
+    from zhijian.geo.models import Division
+
     BusinessLine.objects.create(code="special_equipment", name="特种设备")
+    Division.objects.create(code="441900", name="东莞市", level=3)  # the range is picked by name, submitted as its code
+    Industry.objects.get_or_create(code="52", defaults={"name": "零售业", "level": 2})
     client.force_login(leader)
-    assert client.get("/draws/plans/new/").status_code == 200
+    page = client.get("/draws/plans/new/").content.decode()
+    assert 'data-picker="division"' in page and "零售业" in page
     r = client.post("/draws/plans/new/", {
         "name": "特种设备抽查", "period": "2026", "bureau": bureau.pk, "division_code": "441900", "business_lines": "special_equipment",
         "check_items": "SE-01，SE-02", "statuses": ["active"], "ratio_A": "1", "ratio_B": "5", "ratio_C": "20", "ratio_D": "60",
         "inspector_units": [bureau.pk], "inspectors_per_entity": "2", "recusal": ["home_division", "last_inspector"], "home_level": "9",
+        "industry_prefixes": ["52"],
     })
     assert r.status_code == 302, r.content.decode()[:2000]
     plan = bureau.draw_plans.get()
+    assert plan.division_code == "441900" and plan.industry_prefixes == ["52"]
     assert plan.business_lines == ["special_equipment"] and plan.check_items == ["SE-01", "SE-02"] and {x.kind: x.level for x in plan.recusal_rules.all()} == {"home_division": 9, "last_inspector": 9}
     assert client.get(r["Location"]).status_code == 200
 

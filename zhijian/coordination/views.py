@@ -97,7 +97,7 @@ def clue_list(request):
 def clue_new(request):
     if not _can_record(request.user):
         raise PermissionDenied(_("您没有登记线索的权限"))
-    form = ClueForm(request.POST or None, request.FILES or None)
+    form = ClueForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         entity = None

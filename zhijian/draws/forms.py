@@ -2,6 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from zhijian.entities.choices import EntityStatus, EntityType
+from zhijian.entities.models import Industry
+from zhijian.geo.widgets import DivisionField, NamePicker
 from zhijian.inspections.models import BusinessLine
 from zhijian.org.models import Bureau, Department
 
@@ -12,23 +14,30 @@ def _codes(value: str) -> list[str]:
     return [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
 
 
+def industry_choices() -> list[tuple[str, str]]:
+    """GB/T 4754 divisions (大类) by name; the pool filters entities by the two-digit prefix."""
+    return list(Industry.objects.filter(level=2).order_by("code").values_list("code", "name"))
+
+
 class PlanForm(forms.Form):
     name = forms.CharField(label=_("计划名称"), max_length=200)
     period = forms.CharField(label=_("抽查期间"), max_length=20, help_text=_("如 2026 或 2026Q2"))
     bureau = forms.ModelChoiceField(label=_("组织机构"), queryset=Bureau.objects.none())
-    departments = forms.ModelMultipleChoiceField(label=_("联合部门"), queryset=Department.objects.none(), required=False)
-    division_code = forms.RegexField(label=_("抽查范围（区划代码前缀）"), regex=r"^\d{2,12}$")
+    departments = forms.ModelMultipleChoiceField(label=_("联合部门"), queryset=Department.objects.none(), required=False, widget=NamePicker)
+    # Chosen by name (search or the list); the division's code is the pool's prefix.
+    division_code = DivisionField(label=_("抽查范围（区划）"), max_level=4)
     # The lines of the supervision-matter list (S1); an administrator adds a line there first.
     business_lines = forms.MultipleChoiceField(label=_("业务条线"), required=False, widget=forms.CheckboxSelectMultiple)
     check_items = forms.CharField(label=_("检查事项代码"), required=False, help_text=_("逗号分隔"))
-    industry_prefixes = forms.CharField(label=_("行业代码前缀"), required=False, help_text=_("逗号分隔；留空为全部行业"))
+    industry_prefixes = forms.MultipleChoiceField(label=_("行业"), required=False, widget=NamePicker,
+                                                  help_text=_("国民经济行业分类大类，可多选；不选为全部行业"))
     entity_types = forms.MultipleChoiceField(label=_("主体类型"), choices=EntityType.choices, required=False, widget=forms.CheckboxSelectMultiple)
     statuses = forms.MultipleChoiceField(label=_("登记状态"), choices=EntityStatus.choices, initial=["active"], widget=forms.CheckboxSelectMultiple)
     ratio_A = forms.DecimalField(label=_("A类比例（%）"), min_value=0, max_value=100, decimal_places=2, initial=DEFAULT_RATIOS["A"])
     ratio_B = forms.DecimalField(label=_("B类比例（%）"), min_value=0, max_value=100, decimal_places=2, initial=DEFAULT_RATIOS["B"])
     ratio_C = forms.DecimalField(label=_("C类比例（%）"), min_value=0, max_value=100, decimal_places=2, initial=DEFAULT_RATIOS["C"])
     ratio_D = forms.DecimalField(label=_("D类比例（%）"), min_value=0, max_value=100, decimal_places=2, initial=DEFAULT_RATIOS["D"])
-    inspector_units = forms.ModelMultipleChoiceField(label=_("检查人员所在单位"), queryset=Bureau.objects.none())
+    inspector_units = forms.ModelMultipleChoiceField(label=_("检查人员所在单位"), queryset=Bureau.objects.none(), widget=NamePicker)
     inspectors_per_entity = forms.IntegerField(label=_("每户检查人员数"), min_value=2, max_value=10, initial=2)
     recusal = forms.MultipleChoiceField(label=_("回避规则"), choices=RecusalKind.choices, required=False, initial=RecusalKind.values,
                                         widget=forms.CheckboxSelectMultiple)
@@ -41,13 +50,15 @@ class PlanForm(forms.Form):
         self.fields["inspector_units"].queryset = Bureau.objects.scoped(user)
         self.fields["departments"].queryset = Department.objects.scoped(user)
         self.fields["business_lines"].choices = list(BusinessLine.objects.values_list("code", "name"))
+        self.fields["division_code"].set_user(user, (self.data.get("division_code") or "") if self.is_bound else "")
+        self.fields["industry_prefixes"].choices = industry_choices()
 
     def service_kwargs(self) -> dict:
         d = self.cleaned_data
         return {
             "name": d["name"], "period": d["period"], "bureau": d["bureau"], "departments": d["departments"],
             "division_code": d["division_code"], "business_lines": d["business_lines"], "check_items": _codes(d["check_items"]),
-            "industry_prefixes": _codes(d["industry_prefixes"]), "entity_types": d["entity_types"], "statuses": d["statuses"],
+            "industry_prefixes": list(d["industry_prefixes"]), "entity_types": d["entity_types"], "statuses": d["statuses"],
             "ratios": {c: d[f"ratio_{c}"] for c in "ABCD"}, "inspector_units": d["inspector_units"],
             "inspectors_per_entity": d["inspectors_per_entity"],
             "recusal": {k: (d["home_level"] if k == RecusalKind.HOME_DIVISION else None) for k in d["recusal"]},

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhijian.core.scoping import jurisdiction_of
 from zhijian.geo.models import Division
+from zhijian.geo.widgets import DivisionPicker
 
 from .choices import EntityStatus, EntityType
 from .models import Industry
@@ -14,7 +15,7 @@ class SearchForm(forms.Form):
 
     q = forms.CharField(label=_("名称或信用代码"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("输入名称的一部分或18位信用代码"), "autofocus": True}))
-    division = forms.RegexField(label=_("区划"), regex=r"^\d{2,12}$", required=False, widget=forms.Select)
+    division = forms.RegexField(label=_("区划"), regex=r"^\d{2,12}$", required=False, widget=DivisionPicker)
     grid = forms.IntegerField(label=_("网格"), required=False, widget=forms.HiddenInput)
     industry = forms.RegexField(label=_("行业"), regex=r"^\d{2,4}$", required=False, widget=forms.Select)
     entity_type = forms.ChoiceField(label=_("主体类型"), required=False, choices=[("", _("全部"))] + EntityType.choices)
