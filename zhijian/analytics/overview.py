@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Substr, TruncDate
@@ -493,13 +494,33 @@ def breadcrumbs(scope: Scope) -> list[dict]:
     return crumbs
 
 
+def cache_seconds() -> int:
+    """How long one person's overview is reused (``OVERVIEW_CACHE_SECONDS``, default 60; 0: never)."""
+    return int(getattr(settings, "OVERVIEW_CACHE_SECONDS", 60))
+
+
 def overview(user, *, bureau=None, division=None, now: dt.datetime | None = None) -> dict:
-    """Everything the leader overview shows, for the user's jurisdiction narrowed to a unit and/or a division."""
+    """Everything the leader overview shows, for the user's jurisdiction narrowed to a unit and/or a
+    division. At province scale the aggregates take seconds, so the figures are reused for
+    ``cache_seconds()`` per person and level (the page says when they were computed)."""
+    seconds = cache_seconds() if now is None else 0
+    key = f"overview:{user.pk}:{bureau or ''}:{division or ''}:{timezone.localdate()}"
+    if seconds:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    data = _compute(user, bureau=bureau, division=division, now=now)
+    if seconds:
+        cache.set(key, data, seconds)
+    return data
+
+
+def _compute(user, *, bureau=None, division=None, now=None) -> dict:
     scope = scope_for(user, bureau=bureau, division=division)
     w = window(now)
     units = by_unit(scope, w)
     return {
-        "scope": scope, "window": w, "soon_days": SOON_DAYS,
+        "scope": scope, "window": w, "soon_days": SOON_DAYS, "computed_at": timezone.localtime(w.now),
         "breadcrumbs": breadcrumbs(scope),
         "work": work_by_kind(scope, w),
         "activity": activity(scope, w),
