@@ -148,7 +148,7 @@ def test_inbox_page_overdue_first_with_buttons(rules, depts, client):
     assert "餐饮行业" in detail and "1 小时内签收" in detail
     # The timeline starts with the push (from the item: no stored step), then the claim.
     timeline = detail[detail.index('id="timeline"'):]
-    assert timeline.index("create → pushed") < timeline.index("claim → claimed") and "系统" in timeline
+    assert timeline.index("推送 → 待签收") < timeline.index("签收 → 已签收") and "系统" in timeline
 
 
 @pytest.mark.django_db

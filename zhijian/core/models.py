@@ -86,13 +86,13 @@ class TraceEntry(models.Model):
     # What people read for the codes (trace.py imports this module, hence the imports in the methods).
     @property
     def action_label(self) -> str:
-        from .trace import action_label
+        from .trace import action_label  # trace.py imports this module
 
         return action_label(self.action)
 
     @property
     def object_type_label(self) -> str:
-        from .trace import object_type_label
+        from .trace import object_type_label  # trace.py imports this module
 
         return object_type_label(self.object_type)
 

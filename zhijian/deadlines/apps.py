@@ -14,8 +14,10 @@ class DeadlinesConfig(AppConfig):
 
         autodiscover()
         # Django's ready(): the ledger's labels and the names of codes are registered once every app is loaded.
-        from zhijian.core import trace
+        from zhijian.core import api, trace
 
         from .choices import TRACE_ACTIONS
+        from .names import rule_names
 
         trace.register_action_labels(TRACE_ACTIONS)
+        api.register_code_names(rule_names, "deadline_rule", "rule_code", "step_rule")

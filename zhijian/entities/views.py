@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from zhijian.core import exports as core_exports
+from zhijian.core.api import CODE_NAMES, name_of
 from zhijian.core.errors import ApplicationError
 from zhijian.core.paging import Page, page_number, paged
 from zhijian.geo.geometry import parse_bbox
@@ -84,8 +85,22 @@ def entity_detail(request, credit_code):
     entity = MarketEntity.objects.select_related("grid").get_scoped_or_404(request.user, credit_code=credit_code)
     changes = list(entity.changes.select_related("actor")[:50])
     for c in changes:
-        c.rows = [(_field_label(k), v[0], v[1]) for k, v in c.changed.items() if isinstance(v, list) and len(v) == 2]
+        c.rows = [(_field_label(k), _field_value(k, v[0]), _field_value(k, v[1])) for k, v in c.changed.items()
+                  if isinstance(v, list) and len(v) == 2]
     return render(request, "entities/detail.html", {"entity": entity, "changes": changes})
+
+
+def _field_value(name: str, value):
+    """A changed value as a person reads it: a choice's label, a code's name (status ``active`` → 存续（在业））."""
+    try:
+        field = MarketEntity._meta.get_field(name.removesuffix("_id"))
+    except Exception:  # a field that no longer exists keeps its stored value
+        return value
+    if field.choices and value not in (None, ""):
+        return dict(field.flatchoices).get(value, value)
+    if name in CODE_NAMES and value:
+        return name_of(name, value) or value
+    return value
 
 
 def _field_label(name: str) -> str:

@@ -27,6 +27,11 @@ class GridConfig(AppConfig):
         from .choices import TRACE_ACTIONS
 
         trace.register_action_labels(TRACE_ACTIONS)
-        from zhijian.supervision.choices import RECORD_KIND_NAMES
+        from zhijian.supervision.choices import LINE_NAMES, RECORD_KIND_NAMES  # ready(): the registries of names
 
         RECORD_KIND_NAMES[CASE_RECORD_KIND] = _("网格事项")
+        LINE_NAMES[VILLAGE_TASK_LINE] = _("网格首次走访")
+        # The entity page's timeline (entities sits below: a registry this app fills).
+        from . import timeline_rows
+
+        timeline_rows.install()

@@ -26,9 +26,9 @@ class InspectionsConfig(AppConfig):
         trace.register_action_labels(dict(InspectionAction.choices))
         api.register_code_names(line_names, "business_line", "business_lines")
         api.register_code_names(part_names, "part")
-        from zhijian.supervision.choices import RECORD_KIND_NAMES
+        from zhijian.supervision.choices import RECORD_KIND_NAMES  # ready(): the registries of names
 
-        from .sealing import TASK_RECORD_KIND
+        from .sealing import TASK_RECORD_KIND  # ready(): sealing reads models
 
         RECORD_KIND_NAMES[TASK_RECORD_KIND] = _("现场检查笔录")
         # The entity page's timeline (entities sits below: a registry this app fills).

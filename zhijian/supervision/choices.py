@@ -69,3 +69,7 @@ RECORD_KIND_NAMES: dict[str, object] = {}
 
 def record_kind_names(codes: set[str]) -> dict[str, str]:
     return {c: str(RECORD_KIND_NAMES[c]) for c in codes if c in RECORD_KIND_NAMES}
+
+# Business lines of tasks that have no checklist (so no row in inspections' BusinessLine), by name;
+# filled by the apps that create such tasks in their AppConfig.ready() (grid: 网格首次走访).
+LINE_NAMES: dict[str, object] = {}
