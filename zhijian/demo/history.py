@@ -67,8 +67,9 @@ def on(day: dt.date):
 
 
 def dispatch() -> int:
-    """Run the event dispatcher until nothing is due (the handlers the running system would run)."""
-    worker = Dispatcher(batch=500, concurrency=1, timeout=1)
+    """Run the event dispatcher until nothing is due (the handlers the running system would run), in
+    batches of 5,000 (measured at 3,000 entities: 9 s instead of 15–17 s with batches of 500)."""
+    worker = Dispatcher(batch=5000, concurrency=1, timeout=1)
     try:
         return worker.drain()
     finally:
