@@ -35,6 +35,7 @@ def test_pages_with_a_total_from_the_tally_and_filters_kept(client, officer, pla
     services.entity_set_status(actor=officer, credit_code=e.credit_code, status="cancelled")
     assert "共 1 条" in client.get("/entities/", {"status": "cancelled"}).content.decode()
     assert "共 28 条" in client.get("/entities/", {"division": "441900003"}).content.decode()
+    assert "共 28 条" in client.get("/entities/", {"division": "441900003001"}).content.decode()  # a village: counted
     # Industry (not in the tally): counted; by its name in the table.
     retail = client.get("/entities/", {"industry": "52"}).content.decode()
     assert "共 56 条" in retail and "百货零售" in retail and "5211</td>" not in retail

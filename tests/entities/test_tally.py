@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from tests.factories import credit_code, make_entity
+from tests.factories import credit_code, make_entity, make_user
 from zhijian.entities import importer, services, tally
 from zhijian.entities.models import EntityTally, MarketEntity
 
@@ -85,4 +85,9 @@ def test_deletes_keep_the_tally_and_recount_repairs_a_drift():
 def test_the_tally_is_scoped(officer, outsider):
     make_entity("441900003001")
     assert tally.count(officer) == 1 and tally.count(outsider) == 0
-    assert tally.answers({"division": "4419", "status": "active"}) and not tally.answers({"industry": "52"})
+    assert tally.answers({"division": "4419", "status": "active"}, officer) and not tally.answers({"industry": "52"})
+    # Kept by town: a village is counted from the table.
+    assert EntityTally.objects.get().division_code == "441900003"
+    assert not tally.answers({"division": "441900003001"})
+    village_user = make_user("grid_officer", jurisdiction="441900003001")
+    assert not tally.answers({}, village_user)

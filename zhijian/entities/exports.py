@@ -29,7 +29,7 @@ def queryset(user, params: dict):
         ids, _fuzzy = queries.matching_ids(user, q, want=EXPORT_LIMIT, **filters)
         return MarketEntity.objects.scoped(user).filter(pk__in=ids), None
     qs = queries.filtered(user, **filters)
-    total = tally.count(user, **filters) if tally.answers(filters) else None
+    total = tally.count(user, **filters) if tally.answers(filters, user) else None
     return qs, total
 
 

@@ -363,7 +363,7 @@ class Importer:
             counts: Counter = Counter(tally.key_of(r) for r in new)
             for o, r, _d in changed:  # an update keeps the entity's type; status and division may move
                 counts[tally.key_of(o)] -= 1
-                counts[(r["division_code"], r["status"], o["entity_type"])] += 1
+                counts[tally.key(r["division_code"], r["status"], o["entity_type"])] += 1
             tally.adjust(counts)
             self.summary.imported += len(new)
             self.summary.updated += len(changed)

@@ -20,13 +20,21 @@ from zhijian.core.scoping import jurisdiction_of, scope_q
 
 from .models import EntityTally, MarketEntity
 
-Key = tuple[str, str, str]  # (division_code, status, entity_type)
+Key = tuple[str, str, str]  # (division_code up to the town, status, entity_type)
+# Keyed by town (9 digits), not village: a province is ~15,000 rows and a city ~1,300, so a total is a
+# sum over a few hundred index entries. A village-level filter or jurisdiction counts the table
+# instead (a village holds hundreds of entities, not millions).
+KEY_LENGTH = 9
+
+
+def key(division_code: str, status: str, entity_type: str) -> Key:
+    return ((division_code or "")[:KEY_LENGTH], status, entity_type)
 
 
 def key_of(entity) -> Key:
     if isinstance(entity, dict):
-        return (entity["division_code"], entity["status"], entity["entity_type"])
-    return (entity.division_code, entity.status, entity.entity_type)
+        return key(entity["division_code"], entity["status"], entity["entity_type"])
+    return key(entity.division_code, entity.status, entity.entity_type)
 
 
 def adjust(deltas: Counter | dict) -> None:
@@ -50,7 +58,8 @@ def moved(before: Key, after: Key) -> None:
 
 
 def count(user=None, *, division: str = "", status: str = "", entity_type: str = "") -> int:
-    """Entities in ``user``'s jurisdiction (all, without a user) matching the filters the tally keys."""
+    """Entities in ``user``'s jurisdiction (all, without a user) matching the filters the tally keys
+    (check ``answers`` first: a division or jurisdiction finer than a town is not kept)."""
     qs = EntityTally.objects.all()
     if user is not None:
         qs = qs.filter(scope_q("division_code", jurisdiction_of(user)))
@@ -67,8 +76,17 @@ def count(user=None, *, division: str = "", status: str = "", entity_type: str =
 KEYED = frozenset({"division", "status", "entity_type"})
 
 
-def answers(filters: dict) -> bool:
-    return not (set(k for k, v in filters.items() if v not in (None, "")) - KEYED)
+def answers(filters: dict, user=None) -> bool:
+    """Whether ``count`` gives the exact total of a list with these filters (for this user)."""
+    if set(k for k, v in filters.items() if v not in (None, "")) - KEYED:
+        return False
+    if len(filters.get("division") or "") > KEY_LENGTH:
+        return False
+    return user is None or all(len(p) <= KEY_LENGTH for p in jurisdiction_of(user))
+
+
+RECOUNT_SQL = ("INSERT INTO {table} (division_code, status, entity_type, n) SELECT substr(division_code, 1, {n}), status, entity_type, "
+               "count(*) FROM {src} GROUP BY substr(division_code, 1, {n}), status, entity_type")
 
 
 @transaction.atomic
@@ -79,15 +97,16 @@ def recount() -> int:
         if connection.vendor == "postgresql":
             cur.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
         cur.execute(f"DELETE FROM {table}")
-        cur.execute(f"INSERT INTO {table} (division_code, status, entity_type, n) "
-                    f"SELECT division_code, status, entity_type, count(*) FROM {src} GROUP BY division_code, status, entity_type")
+        cur.execute(RECOUNT_SQL.format(table=table, src=src, n=KEY_LENGTH))
         return cur.rowcount
 
 
 def differences() -> dict[Key, tuple[int, int]]:
     """Keys where the tally and ``COUNT(*)`` disagree: {key: (tally, counted)} (empty when right)."""
-    counted = {(d, s, t): n for d, s, t, n in MarketEntity.objects.order_by().values("division_code", "status", "entity_type")
-               .annotate(n=Count("id")).values_list("division_code", "status", "entity_type", "n")}
+    counted: Counter = Counter()
+    for d, s, t, n in (MarketEntity.objects.order_by().values("division_code", "status", "entity_type")
+                       .annotate(n=Count("id")).values_list("division_code", "status", "entity_type", "n")):
+        counted[key(d, s, t)] += n
     kept = {(d, s, t): n for d, s, t, n in EntityTally.objects.exclude(n=0).values_list("division_code", "status", "entity_type", "n")}
     return {k: (kept.get(k, 0), counted.get(k, 0)) for k in set(counted) | set(kept) if kept.get(k, 0) != counted.get(k, 0)}
 

@@ -14,7 +14,7 @@ from zhijian.geo.geometry import parse_bbox
 from zhijian.geo.models import Grid
 from zhijian.org.choices import REGISTRY_WRITERS
 
-from . import exports, importer, queries, services, tally
+from . import exports, importer, queries, services, timeline, tally
 from .forms import SearchForm, UploadForm
 from .models import ImportJob, MarketEntity
 from .names import industry_names
@@ -48,7 +48,7 @@ def entity_list(request):
         page = Page(rows=rows, number=number, per_page=PER_PAGE, total=total, exact=len(ids) <= SEARCH_CAP, params=params)
     else:
         qs = queries.filtered(user, **filters).select_related("grid").order_by("-id")
-        if tally.answers(filters):
+        if tally.answers(filters, user):
             page = paged(request, qs, per_page=PER_PAGE, cap=0, total=lambda: tally.count(user, **filters))
         else:
             page = paged(request, qs, per_page=PER_PAGE)
@@ -87,7 +87,9 @@ def entity_detail(request, credit_code):
     for c in changes:
         c.rows = [(_field_label(k), _field_value(k, v[0]), _field_value(k, v[1])) for k, v in c.changed.items()
                   if isinstance(v, list) and len(v) == 2]
-    return render(request, "entities/detail.html", {"entity": entity, "changes": changes})
+    page = request.GET.get("tl", "1")
+    history = timeline.for_entity(entity.pk, page=int(page) if page.isdigit() else 1)
+    return render(request, "entities/detail.html", {"entity": entity, "changes": changes, "timeline": history})
 
 
 def _field_value(name: str, value):

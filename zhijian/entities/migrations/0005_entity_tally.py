@@ -2,8 +2,9 @@
 
 from django.db import migrations, models
 
-RECOUNT = ("INSERT INTO entities_entitytally (division_code, status, entity_type, n) "
-           "SELECT division_code, status, entity_type, count(*) FROM entities_marketentity GROUP BY division_code, status, entity_type")
+# Keyed by town (the first 9 digits of the division code), as zhijian.entities.tally keeps it.
+RECOUNT = ("INSERT INTO entities_entitytally (division_code, status, entity_type, n) SELECT substr(division_code, 1, 9), status, "
+           "entity_type, count(*) FROM entities_marketentity GROUP BY substr(division_code, 1, 9), status, entity_type")
 
 
 class Migration(migrations.Migration):
