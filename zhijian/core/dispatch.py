@@ -17,6 +17,13 @@ Two stages, each safe with several workers at once:
    outside any transaction, in a small thread pool. If the worker dies, the lease runs out and
    another worker sends again (with the same idempotency key). Each subscriber's deliveries
    are independent rows, so a slow or failing subscriber never holds back another.
+
+**Idle.** An idle worker sleeps instead of polling. On PostgreSQL it waits on its own connection
+for ``NOTIFY zhijian_events`` (``events.emit`` sends it in the writer's transaction, delivered at
+commit) with a timeout until the next retry or delivery falls due (at most ``IDLE_MAX_PG``). On
+SQLite, which has no notifications, the pause doubles from ``poll`` up to ``IDLE_MAX_SQLITE``
+seconds and drops back to ``poll`` as soon as there is work; a pause never outlasts the next due
+time. Nothing due is looked up with plain reads: no write lock is taken while idle.
 """
 from __future__ import annotations
 
@@ -213,8 +220,10 @@ def _finish(batch_events: list, errors: dict[int, list[str]], now, max_attempts:
 def claim_deliveries(*, batch: int, lease_seconds: float) -> list:
 
     now = timezone.now()
+    qs = Delivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now, subscription__active=True)
+    if not qs.exists():  # a plain read: an idle worker takes no write lock (SQLite's is database-wide)
+        return []
     with transaction.atomic():
-        qs = Delivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now, subscription__active=True)
         rows = list(_locked(qs.order_by("next_attempt_at", "id")).select_related("subscription", "event")[:batch])
         if rows:
             Delivery.objects.filter(id__in=[r.id for r in rows]).update(
@@ -223,6 +232,51 @@ def claim_deliveries(*, batch: int, lease_seconds: float) -> list:
     for r in rows:
         r.attempts += 1
     return rows
+
+
+IDLE_MAX_PG = 30.0  # a safety net only: NOTIFY wakes the worker at once
+IDLE_MAX_SQLITE = 4.0
+
+
+def next_due_in(now=None) -> float | None:
+    """Seconds until the next pending event or delivery falls due (0 if one is due), or None."""
+    now = now or timezone.now()
+    times = [
+        Event.objects.filter(state=EventState.PENDING).order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first(),
+        Delivery.objects.filter(state=DeliveryState.PENDING, subscription__active=True)
+        .order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first(),
+    ]
+    times = [t for t in times if t is not None]
+    if not times:
+        return None
+    return max(0.0, (min(times) - now).total_seconds())
+
+
+class Listener:
+    """PostgreSQL: a connection of its own that LISTENs on ``events.NOTIFY_CHANNEL``."""
+
+    def __init__(self):
+        import psycopg  # noqa: PLC0415  (PostgreSQL only; SQLite installs need not have it)
+
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        params.pop("prepare_threshold", None)
+        self.conn = psycopg.connect(**params, autocommit=True)
+        self.conn.execute(f"LISTEN {events.NOTIFY_CHANNEL}")
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds for a notification; True if one came."""
+        got = False
+        for _n in self.conn.notifies(timeout=timeout, stop_after=1):
+            got = True
+        if got:  # collapse a burst: take whatever else is already there
+            for _n in self.conn.notifies(timeout=0):
+                pass
+        return got
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 @dataclass
@@ -270,17 +324,54 @@ class Dispatcher:
     def stop(self, *_):
         self._stop = True
 
+    def _listener(self):
+        if connection.vendor != "postgresql":
+            return None
+        if getattr(self, "_listen", None) is None:
+            self._listen = Listener()
+        return self._listen
+
+    def idle(self, pause: float) -> float:
+        """Sleep while nothing is due; returns the next SQLite pause (doubled)."""
+        due = next_due_in()
+        listener = self._listener()
+        if listener is not None:
+            limit = IDLE_MAX_PG if due is None else min(IDLE_MAX_PG, due)
+            if limit > 0:
+                listener.wait(limit)
+            return self.poll
+        limit = pause if due is None else min(pause, due)
+        self._sleep(limit)
+        return min(pause * 2, max(IDLE_MAX_SQLITE, self.poll))
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stop and time.monotonic() < deadline:
+            time.sleep(min(0.5, deadline - time.monotonic()))
+
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
+        pause = self.poll
         while not self._stop:
             try:
                 if self.drain() == 0:
-                    time.sleep(self.poll)
+                    pause = self.idle(pause)
+                else:
+                    pause = self.poll
             except Exception:  # a database hiccup must not end the worker
                 log.exception("dispatcher pass failed")
                 connection.close()
-                time.sleep(self.poll)
+                if getattr(self, "_listen", None) is not None:
+                    try:
+                        self._listen.close()
+                    except Exception:  # noqa: BLE001  (already broken)
+                        pass
+                    self._listen = None
+                self._sleep(self.poll)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        if getattr(self, "_listen", None) is not None:
+            self._listen.close()
+            self._listen = None

@@ -132,6 +132,18 @@ def priority_of(event_type: str) -> int:
     return 1
 
 
+NOTIFY_CHANNEL = "zhijian_events"
+
+
+def notify() -> None:
+    """PostgreSQL: wake idle dispatchers (``dispatch.Listener``). NOTIFY is transactional: it is
+    delivered when the writer's transaction commits, and not at all if it rolls back; several in
+    one transaction reach a listener as one."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+
+
 def emit(event_type: str, *, payload: dict, division_code: str = "", object_type: str = "", object_id: str = ""):
     """Write one event in the caller's transaction (and run its inline handlers) and return it."""
 
@@ -139,6 +151,7 @@ def emit(event_type: str, *, payload: dict, division_code: str = "", object_type
         type=event_type, payload=_plain(payload), division_code=division_code or "", object_type=object_type, object_id=str(object_id or ""),
         priority=priority_of(event_type),
     )
+    notify()
     run_inline([event])
     return event
 
@@ -201,6 +214,8 @@ def emit_many(rows: list[tuple[str, dict, str, str, str]], *, batch_size: int = 
             for t, p, d, ot, oid in rows
         ],
     )
+    if written:
+        notify()
     run_inline(written)
     return written
 

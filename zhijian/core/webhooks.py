@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import trace
+from . import events, trace
 from .errors import ApplicationError
 from .signing import canonical_json
 from .models import Delivery, DeliveryAttempt, DeliveryState, Event, EventState
@@ -187,6 +187,7 @@ def delivery_replay(*, delivery, actor):
     delivery.next_attempt_at = timezone.now()
     delivery.delivered_at = None
     delivery.save(update_fields=["state", "attempts", "next_attempt_at", "delivered_at"])
+    events.notify()  # wake an idle dispatcher (PostgreSQL)
     trace.record(
         actor=actor, action="delivery.replayed", obj=delivery, before=before, after={"state": delivery.state, "attempts": 0},
         division_code=delivery.event.division_code,
@@ -203,6 +204,7 @@ def event_replay(*, event, actor):
     event = Event.objects.select_for_update().get(pk=event.pk)
     before = {"state": event.state, "attempts": event.attempts}
     Event.objects.filter(pk=event.pk).update(state=EventState.PENDING, attempts=0, next_attempt_at=timezone.now())
+    events.notify()  # wake an idle dispatcher (PostgreSQL)
     trace.record(actor=actor, action="event.replayed", obj=event, before=before, after={"state": EventState.PENDING, "attempts": 0})
     event.refresh_from_db()
     return event
