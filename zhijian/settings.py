@@ -99,6 +99,7 @@ LOGIN_URL = "login"
 # their roles (security.roles.ADMIN_MODEL_PERMISSIONS), not from per-user permission rows.
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "zhijian.security.roles.AdministratorPermissionBackend"]
 LOGIN_REDIRECT_URL = "home"
+CSRF_FAILURE_VIEW = "zhijian.org.errorviews.csrf_failure"
 
 TEMPLATES = [
     {

@@ -31,3 +31,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]
+
+# Error pages in Chinese with navigation and the reason (JSON under /api/): org.errorviews.
+handler400 = "zhijian.org.errorviews.bad_request"
+handler403 = "zhijian.org.errorviews.permission_denied"
+handler404 = "zhijian.org.errorviews.page_not_found"
+handler500 = "zhijian.org.errorviews.server_error"
