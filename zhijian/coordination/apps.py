@@ -22,3 +22,10 @@ class CoordinationConfig(AppConfig):
         from .choices import TRACE_ACTIONS
 
         trace.register_action_labels(TRACE_ACTIONS)
+        # The entity page's timeline (entities sits below: a registry this app fills).
+        from zhijian.entities import timeline
+
+        from .models import PushItem
+
+        timeline.register_steps("coordination.pushes", procedure=feedback.PUSH_ITEM.name, kind=_("推送事项"), model=PushItem,
+                                related=("matter", "department"), title=lambda i: f"{i.matter} → {i.department}")

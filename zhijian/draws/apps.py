@@ -14,3 +14,7 @@ class DrawsConfig(AppConfig):
         from .choices import TRACE_ACTIONS
 
         trace.register_action_labels(TRACE_ACTIONS)
+        # The entity page's timeline (entities sits below: a registry this app fills).
+        from . import timeline_rows
+
+        timeline_rows.install()

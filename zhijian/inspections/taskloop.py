@@ -92,5 +92,13 @@ def advance_tasks(*, inspection, actor) -> list[TaskMove]:
 
 
 def task_states(inspection) -> list[dict]:
-    """The covered tasks as they are now (what the phone shows after an upload or a replay)."""
-    return [TaskMove(t.pk, t.number, t.title, t.state, t.state).as_dict() for t in inspection.tasks.order_by("pk")]
+    """The covered tasks as they are now (what the phone shows after an upload or a replay), with
+    the reason a task still waits for its own assignee."""
+    officer_ids = set(inspection.officer_rows.values_list("user_id", flat=True))
+    out = []
+    for t in inspection.tasks.select_related("assignee").order_by("pk"):
+        note = ""
+        if t.state in NEXT_STEP and t.assignee_id and t.assignee_id not in officer_ids:
+            note = _("任务由%(name)s承办，请承办人提交审核") % {"name": t.assignee}
+        out.append(TaskMove(t.pk, t.number, t.title, t.state, t.state, note).as_dict())
+    return out

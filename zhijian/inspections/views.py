@@ -3,6 +3,7 @@ verification status, its PDFs, and the entity's public result page (no login, no
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 
@@ -63,6 +64,7 @@ def inspection_detail(request, pk):
         "attachments": inspection.attachments.select_related("upload"), "documents": inspection.documents.all(),
         "verification": services.verify_inspection(inspection), "tasks": inspection.tasks.all(),
         "provisional_note": provisional_note(inspection),
+        "counts": dict(inspection.results.values_list("result").annotate(n=Count("id")).order_by()),
     })
 
 

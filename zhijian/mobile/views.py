@@ -15,15 +15,19 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from zhijian.org.choices import RoleCode
 
-from . import shell, strings
+from . import shell, strings, work
+
+
+def _officer(request):
+    if not request.user.has_role(RoleCode.ENFORCEMENT_OFFICER):
+        raise PermissionDenied(_("只有执法人员可以使用移动执法"))
 
 
 @login_required
 @ensure_csrf_cookie
 def app(request):
-    """The whole app: the four steps are drawn by mobile/app.js from what IndexedDB holds."""
-    if not request.user.has_role(RoleCode.ENFORCEMENT_OFFICER):
-        raise PermissionDenied(_("只有执法人员可以使用移动执法"))
+    """The whole app: “my work”, then the four steps drawn by mobile/app.js from what IndexedDB holds."""
+    _officer(request)
     user = request.user
     config = {
         "user": {"id": user.pk, "name": str(user), "cert_no": user.enforcement_cert_no},
@@ -32,6 +36,7 @@ def app(request):
         "sw": reverse("mobile:sw"),
         "login": f"{reverse('login')}?next={reverse('mobile:app')}",
         "entities": "/api/v1/entities/",
+        "work": reverse("mobile:work"),
         "prepare": "/api/v1/inspections/prepare/",
         "sync": "/api/v1/inspections/sync/",
         "csrf_cookie": settings.CSRF_COOKIE_NAME,
@@ -41,6 +46,14 @@ def app(request):
         "max_record_bytes": settings.MAX_REQUEST_BYTES,
     }
     return render(request, "mobile/app.html", {"config": config, "strings": strings.js_strings()})
+
+
+@login_required
+def my_work(request):
+    """“My work” as JSON (``?lng=&lat=``: nearest first); the page keeps the last answer for offline."""
+    _officer(request)
+    data = work.my_work(request.user, at=work.position(request.GET), lines=strings.business_lines())
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
 
 
 def manifest(request):

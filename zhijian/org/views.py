@@ -2,6 +2,8 @@
 Thin: the checks live in zhijian.security.services."""
 from __future__ import annotations
 
+import re
+
 import django_otp
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -13,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from .choices import RoleCode
 from zhijian.security import audit, otp, services
 from zhijian.security.choices import AuditEvent
 from zhijian.security.forms import LoginForm, OTPForm
@@ -26,9 +29,20 @@ def _next_url(request, default="home") -> str:
     return reverse(default)
 
 
+# Phones and tablets by their User-Agent (Android, iPhone/iPad, HarmonyOS, "Mobile" browsers).
+MOBILE_UA = re.compile(r"Mobi|Android|iPhone|iPad|iPod|HarmonyOS|OpenHarmony", re.IGNORECASE)
+
+
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "registration/login.html"
+
+    def get_default_redirect_url(self):
+        """No explicit ``next``: an enforcement officer signing in on a phone lands on the phone app."""
+        user = self.request.user
+        if MOBILE_UA.search(self.request.headers.get("User-Agent", "")) and user.has_role(RoleCode.ENFORCEMENT_OFFICER):
+            return reverse("mobile:app")
+        return super().get_default_redirect_url()
 
 
 class LogoutView(auth_views.LogoutView):

@@ -16,3 +16,11 @@ class SupervisionConfig(AppConfig):
 
         trace.register_action_labels(TRACE_ACTIONS)
         api.register_code_names(record_kind_names, "record_kind")
+        # The entity page's timeline (entities sits below: a registry this app fills).
+        from zhijian.entities import timeline
+
+        from .models import Task
+        from .procedure import TASK
+
+        timeline.register_steps("supervision.tasks", procedure=TASK.name, kind=_("监管任务"), model=Task,
+                                title=lambda t: f"{t.number} {t.title}".strip())

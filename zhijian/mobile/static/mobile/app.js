@@ -117,6 +117,93 @@
     }
   }
 
+  // --- my work: the officer's assigned tasks, one row per entity ----------------------------------
+
+  const WORK_KEY = `zhijian-work-${CFG.user.id}`;
+  let position = null;  // {lng, lat} once the phone (or the URL) gave it
+
+  function fill(text, values) {
+    return Object.entries(values).reduce((t, [k, v]) => t.replace(`%(${k})s`, String(v)), text);
+  }
+
+  function workMessage(text) {
+    const el = $("#work-msg");
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+
+  function distanceText(m) {
+    if (m === null || m === undefined) return "";
+    return m >= 1000 ? `${(m / 1000).toFixed(1)} ${T.km}` : `${m} ${T.m}`;
+  }
+
+  async function loadWork() {
+    let data = null;
+    if (navigator.onLine) {
+      const qs = position ? `?lng=${position.lng}&lat=${position.lat}` : "";
+      try {
+        const result = await api(CFG.work + qs);
+        if (result.status === 200) {
+          data = result.body;
+          try { localStorage.setItem(WORK_KEY, JSON.stringify(data)); } catch (e) { /* storage full: not kept */ }
+        } else {
+          workMessage(errorText(result));
+        }
+      } catch (e) { /* no network: the last answer below */ }
+    }
+    if (!data) {
+      try { data = JSON.parse(localStorage.getItem(WORK_KEY) || "null"); } catch (e) { data = null; }
+      if (data) workMessage(T.work_offline);
+    }
+    renderWork(data);
+  }
+
+  function renderWork(data) {
+    const list = $("#work-list");
+    list.replaceChildren();
+    if (!data) { $("#work-summary").textContent = ""; return; }
+    const rows = data.rows || [];
+    $("#work-summary").textContent = `${fill(T.work_count, { entities: rows.length, tasks: data.tasks, overdue: data.overdue })} · ${data.nearby ? T.work_nearby : T.work_by_due}`;
+    if (!rows.length) list.append(h("li", { class: "muted", text: T.work_empty }));
+    for (const r of rows) {
+      const e = r.entity;
+      list.append(h("li", { class: `m-row m-work${r.overdue ? " overdue" : ""}`, "data-work": e.credit_code, "data-overdue": r.overdue ? "1" : "0" },
+        h("div", { class: "m-row-main" },
+          h("b", { text: e.name }),
+          h("span", { class: "muted", text: e.address || "" }),
+          h("ul", { class: "m-work-tasks" }, r.tasks.map((t) => h("li", { "data-task": t.id },
+            t.business_line_label ? h("span", { class: "badge" }, t.business_line_label) : null, " ", t.title, " ",
+            h("span", { class: "muted" }, `${t.state_label} · ${T.due} ${t.due_on || T.no_due}`),
+            t.overdue ? h("span", { class: "badge bad", text: T.overdue }) : null))),
+          r.distance_m !== null && r.distance_m !== undefined ? h("span", { class: "muted", "data-distance": r.distance_m }, `${T.distance} ${distanceText(r.distance_m)}`) : null),
+        h("button", { class: "btn big", type: "button", "data-inspect": e.credit_code, onclick: (ev) => inspectFromWork(e.credit_code, ev.currentTarget) }, T.inspect)));
+    }
+  }
+
+  /* One tap: open the prepared visit, or prepare it now (online) and open it. */
+  async function inspectFromWork(code, button) {
+    if (!(await store.get("prepared", code))) {
+      const ok = await prepareEntity(code, button);
+      if (!ok) return;
+    }
+    openInspection(code);
+  }
+
+  const GEO_MESSAGES = { 1: "geo_denied", 2: "geo_unavailable", 3: "geo_timeout" };
+
+  /* The phone's position, for "nearby first". A refusal is said in Chinese (never the browser's
+     English "User denied Geolocation") and the list stays by due date. */
+  function askPosition() {
+    if (!navigator.geolocation) { workMessage(T.geo_unsupported); return; }
+    navigator.geolocation.getCurrentPosition((pos) => {
+      position = { lng: Math.round(pos.coords.longitude * 1e6) / 1e6, lat: Math.round(pos.coords.latitude * 1e6) / 1e6 };
+      workMessage("");
+      loadWork();
+    }, (err) => {
+      workMessage(T[GEO_MESSAGES[err && err.code] || "geo_unavailable"]);
+    }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 300000 });
+  }
+
   // --- step 1: choose the entity and prepare the inspection (online) -------------------------------
 
   function searchMessage(text) {
@@ -153,6 +240,7 @@
 
   async function prepareEntity(code, button) {
     if (!navigator.onLine) return flash(T.prepare_needs_network, "error");
+    const label = button ? button.textContent : "";
     if (button) { button.disabled = true; button.textContent = T.preparing; }
     try {
       const result = await api(`${CFG.prepare}?entity=${encodeURIComponent(code)}`);
@@ -163,10 +251,11 @@
       await store.put("prepared", data);
       await renderPrepared();
       flash(`${data.entity.name}：${T.prepared_ok}`, "ok");
+      return true;
     } catch (e) {
       flash(T.prepare_needs_network, "error");
     } finally {
-      if (button) { button.disabled = false; button.textContent = T.prepare; }
+      if (button) { button.disabled = false; button.textContent = label; }
     }
   }
 
@@ -316,6 +405,11 @@
 
   function goto(step) {
     if (step === "home") return closeInspection();
+    if (step === "4" && coverage().keyMissing.length) {
+      // Key items first: the record cannot be signed while one is open.
+      flash(fill(T.err_key_items, { n: coverage().keyMissing.length }), "error");
+      step = "3";
+    }
     draft.step = step;
     for (const s of ["2", "3", "4"]) $(`#step-${s}`).hidden = s !== step;
     $$(".m-steps button").forEach((b) => {
@@ -402,6 +496,7 @@
     if (result !== "problem") note.value = "";
     else note.focus();
     updateProgress();
+    card.classList.remove("key-missing");
     saveDraft();
   }
 
@@ -477,6 +572,33 @@
     }));
   }
 
+  /* The lines the visit covers: its tasks' lines that the checklist has, else the lines answered
+     (the server decides the same way). Their key items must be answered; the rest left open are
+     recorded as 未检查. */
+  function coverage() {
+    const itemLines = new Set(prepared.items.map((i) => i.business_line));
+    let lines = new Set(prepared.tasks.map((t) => t.business_line).filter((l) => itemLines.has(l)));
+    if (!lines.size) lines = new Set(prepared.items.filter((i) => draft.results[i.id]).map((i) => i.business_line));
+    const open = prepared.items.filter((i) => lines.has(i.business_line) && !draft.results[i.id]);
+    return { lines, unchecked: open, keyMissing: open.filter((i) => i.key_item) };
+  }
+
+  function renderKeyMissing() {
+    const { unchecked, keyMissing } = coverage();
+    $("#unchecked-note").textContent = fill(T.unchecked_recorded, { n: unchecked.length - keyMissing.length });
+    $("#key-missing").hidden = !keyMissing.length;
+    $("#key-missing-list").replaceChildren(...keyMissing.map((i) => h("li", { "data-key-missing": i.id },
+      h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); showItem(i.id); } }, `${lineLabel(i.business_line)} ${i.number} ${i.text}`))));
+    $$(".m-item").forEach((el) => el.classList.toggle("key-missing", keyMissing.some((i) => String(i.id) === el.dataset.item)));
+    return keyMissing;
+  }
+
+  function showItem(id) {
+    goto("2");
+    const el = $(`.m-item[data-item="${id}"]`);
+    if (el) el.scrollIntoView({ block: "center" });
+  }
+
   // Step 3: the result.
   function tally() {
     const counts = { ok: 0, problem: 0, na: 0, unchecked: 0 };
@@ -498,6 +620,7 @@
       h("li", {}, h("span", { text: `${p.item.number} ${p.item.text}` }), p.note ? h("div", { class: "muted", text: p.note }) : null))
       : [h("li", { class: "muted", text: T.no_problems })]));
     $("#attach-count").textContent = `${T.attachments}：${draft.attachments.length}`;
+    renderKeyMissing();
   }
 
   // Step 4: the decision, the officers and the signatures.
@@ -592,6 +715,8 @@
     const { counts, problems } = tally();
     // The daily checklists are long (a food shop has 54 items): unchecked items are allowed and shown.
     if (counts.unchecked === prepared.items.length) errors.push(T.err_no_results);
+    const keyMissing = coverage().keyMissing.length;
+    if (keyMissing) errors.push(fill(T.err_key_items, { n: keyMissing }));
     if (problems.some((p) => !p.note.trim())) errors.push(T.err_note);
     if (!draft.conclusion) errors.push(T.err_conclusion);
     if (draft.conclusion === "correct" && !(draft.correction_days > 0)) errors.push(T.err_days);
@@ -675,8 +800,22 @@
       $("#home").hidden = false;
       await Promise.all([renderPrepared(), renderOutbox()]);
       window.scrollTo(0, 0);
-      flash(T.submitted, "ok");
-      syncOutbox();
+      if (!navigator.onLine) {
+        flash(T.saved_offline, "ok");
+      } else {
+        flash(T.submitted, "ok");
+        await syncOutbox(true);
+        let sent = await store.get("outbox", record.client_key);
+        if (sent && sent.state === "queued" && !sent.attempts) {
+          // A pass already running when it was submitted did not see it: one more.
+          await syncOutbox(true);
+          sent = await store.get("outbox", record.client_key);
+        }
+        // Say what happened: uploaded, refused, or kept on the phone until the network is back.
+        if (sent && sent.state === "synced") flash(uploadedText(sent), "ok");
+        else if (sent && (sent.state === "rejected" || sent.state === "auth")) flash(sent.error, "error");
+        else flash(T.saved_offline, "ok");
+      }
     } catch (e) {
       flash(T.quota, "error");
     } finally {
@@ -706,6 +845,12 @@
         if (pdf.correction) links.append(h("a", { class: "btn secondary", href: pdf.correction, target: "_blank", rel: "noopener", "data-pdf": "correction" }, T.correction_pdf));
         if (r.result.public_url) links.append(h("a", { class: "btn secondary", href: r.result.public_url, target: "_blank", rel: "noopener" }, T.public_qr));
         main.append(links);
+        if (r.result.unchecked) main.append(h("span", { class: "muted", "data-unchecked": r.result.unchecked }, fill(T.unchecked_count, { n: r.result.unchecked })));
+        if ((r.result.tasks || []).length) {
+          main.append(h("ul", { class: "m-moved", "aria-label": T.tasks_moved }, r.result.tasks.map((t) => h("li", { "data-moved-task": t.id, "data-state": t.state },
+            `${t.title} `, h("span", { class: `badge ${t.state === "review" || t.state === "approved" || t.state === "archived" ? "ok" : ""}`, text: t.state_label }),
+            t.note ? h("span", { class: "muted" }, ` ${t.note}`) : null))));
+        }
       } else if (r.error) {
         main.append(h("span", { class: "m-error", text: r.error }));
       }
@@ -753,6 +898,7 @@
     if (result.status === 200 || result.status === 201) {
       for (const a of record.payload.attachments) a.data_base64 = "";  // the server has them; free the phone
       Object.assign(record, { state: "synced", error: "", result: result.body, synced_at: new Date().toISOString() });
+      uploadedNow.push(record);
     } else if (result.status === 401 || result.status === 403) {
       Object.assign(record, { state: "auth", error: errorText(result), next_try: backoff(record.attempts) });
     } else if (result.status >= 400 && result.status < 500) {
@@ -763,10 +909,19 @@
     await store.put("outbox", record);
   }
 
-  let syncing = false;
-  async function syncOutbox(force) {
-    if (syncing) return;
-    syncing = true;
+  function uploadedText(record) {
+    return `${T.uploaded}：${record.entity_name}${record.result && record.result.number ? " " + record.result.number : ""}`;
+  }
+
+  let uploadedNow = [];  // records this pass uploaded (for the flash and "my work")
+  let syncing = null;
+  function syncOutbox(force) {
+    if (!syncing) syncing = syncPass(force).finally(() => { syncing = null; });
+    return syncing;
+  }
+
+  async function syncPass(force) {
+    uploadedNow = [];
     try {
       const records = await store.all("outbox");
       for (const r of records) {
@@ -777,8 +932,11 @@
       const synced = records.filter((r) => r.state === "synced").sort((a, b) => (a.synced_at < b.synced_at ? 1 : -1));
       for (const old of synced.slice(SYNCED_KEEP)) await store.remove("outbox", old.client_key);
     } finally {
-      syncing = false;
       await renderOutbox();
+      if (uploadedNow.length) {
+        flash(uploadedNow.map(uploadedText).join("；"), "ok");
+        loadWork();  // the tasks it covered have moved on
+      }
     }
   }
 
@@ -786,11 +944,17 @@
 
   function start() {
     showNet();
-    window.addEventListener("online", () => { showNet(); syncOutbox(true); });
+    window.addEventListener("online", () => { showNet(); syncOutbox(true); loadWork(); });
     window.addEventListener("offline", showNet);
     $("#search-form").addEventListener("submit", (e) => { e.preventDefault(); search($("#q").value); });
     setupScanner();
     $("#sync-now").addEventListener("click", () => syncOutbox(true));
+    $("#work-near").addEventListener("click", askPosition);
+    // /m/?lng=…&lat=… gives the position; otherwise the phone's own, when it allows it.
+    const params = new URLSearchParams(window.location.search);
+    const lng = parseFloat(params.get("lng")), lat = parseFloat(params.get("lat"));
+    if (Number.isFinite(lng) && Number.isFinite(lat)) position = { lng, lat };
+    loadWork().then(() => { if (!position && navigator.onLine) askPosition(); });
     $$("[data-goto]").forEach((b) => b.addEventListener("click", () => goto(b.dataset.goto)));
     $("#add-photo").addEventListener("change", (e) => addFiles(e.target, "photo"));
     $("#add-voice").addEventListener("change", (e) => addFiles(e.target, "voice"));
