@@ -15,9 +15,11 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from zhijian.core import trace
 from zhijian.deadlines.choices import DocType
+from zhijian.org.choices import BureauLevel
 from zhijian.security.uploads import check_upload, store_upload
 
 from .choices import CheckResult, Conclusion, InspectionAction, SignerRole
@@ -71,7 +73,13 @@ def _context(inspection: Inspection, base_url: str) -> dict:
         "problems": [r for r in results if r.result == CheckResult.PROBLEM], "counts": _counts(results),
         "qr": qr_data_uri(url), "public_url": url, "font_family": FONT_FAMILY, "today": timezone.localdate(),
         "Conclusion": Conclusion, "provisional_note": provisional_note(inspection),
+        "issuer_self": issuer_self(inspection.bureau),
     }
+
+
+def issuer_self(bureau) -> str:
+    """How a notice names its issuing unit: a market-supervision station (所) says 本所, a bureau 本局."""
+    return _("本所") if bureau is not None and bureau.level == BureauLevel.STATION else _("本局")
 
 
 def _counts(results) -> dict:
