@@ -9,12 +9,15 @@ from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from rapidfuzz import fuzz
 
+from zhijian.core.scoping import jurisdiction_of
+
 from . import creditcode
 from .models import MarketEntity
 from .text import bigrams, normalise_name
 
 WINDOW = 20_000        # most candidates fetched from the name index in one round
-SMALL_SPAN = 65_536    # PostgreSQL: id ranges up to this size are scanned in place
+SMALL_SPAN = 32_768    # PostgreSQL: the newest rows checked in place before asking the GIN index
+MAX_FENCED = 262_144   # …and at most this many more for a word found often enough
 MAX_ROUNDS = 25        # then fall back to one plain query
 FTS_TABLE = "entities_name_fts"
 MAP_POINT_LIMIT = 2000  # entity points the map asks for by default…
@@ -25,10 +28,11 @@ def _phrase(grams: list[str]) -> str:
     return " ".join(grams)
 
 
-def _index_ids(grams: list[str], *, mode: str, below: int | None, limit: int) -> list[int]:
-    """Ids whose name contains the grams, newest first. mode: phrase | all | half."""
+def _index_ids(grams: list[str], *, mode: str, below: int | None, limit: int, prefixes: tuple[str, ...] = ()) -> list[int]:
+    """Ids whose name contains the grams, newest first. mode: phrase | all | half. On PostgreSQL
+    ``prefixes`` (the viewer's jurisdiction) is applied inside the probes."""
     if connection.vendor == "postgresql":
-        return _pg_index_ids(grams, mode=mode, below=below, limit=limit)
+        return _pg_index_ids(grams, mode=mode, below=below, limit=limit, prefixes=prefixes)
     sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
     params = [_fts_match(grams, mode)]
     if below is not None:
@@ -47,32 +51,51 @@ def _pg_condition(grams: list[str], mode: str) -> tuple[str, list]:
     return "name_tsv @@ to_tsquery('simple', %s)", [_tsquery(grams, mode)]
 
 
-def _pg_index_ids(grams: list[str], *, mode: str, below: int | None, limit: int) -> list[int]:
-    """GIN cannot return ids in order, and a word like 有限 matches most rows. So walk id ranges
-    downward from the newest, growing the range while it yields little: a common word is answered
-    from the first few thousand rows, a rare one after a handful of index-only range probes."""
+def _scope_sql(prefixes: tuple[str, ...]) -> tuple[str, list]:
+    kept = [p for p in prefixes if p]
+    if not kept or len(kept) != len(prefixes):  # no prefix, or a national one: no condition
+        return "", []
+    return " AND (" + " OR ".join(["division_code LIKE %s"] * len(kept)) + ")", [p + "%" for p in kept]
+
+
+def _pg_index_ids(grams: list[str], *, mode: str, below: int | None, limit: int, prefixes: tuple[str, ...] = ()) -> list[int]:
+    """GIN cannot return ids in order, and a word like 有限 matches most rows. So first check the
+    newest rows in place (two fenced range scans of 4,096 and 32,768 rows: a common word is answered
+    there), then ask the GIN index once for the rest (a rarer word: its few thousand matches are
+    fetched and the newest kept). An id range is never intersected with the GIN bitmap: building a
+    bitmap of 262,144 primary keys cost more than the heap visits of a rare word's matches."""
     table = MarketEntity._meta.db_table
     cond, params = _pg_condition(grams, mode)
+    scope, scope_params = _scope_sql(prefixes)
     with connection.cursor() as cur:
         if below is None:
             cur.execute(f"SELECT max(id) FROM {table}")
             below = (cur.fetchone()[0] or 0) + 1
-        hi, span, out = below - 1, 4096, []
-        while hi > 0 and len(out) < limit:
+        hi, span, out, scanned = below - 1, 4096, [], 0
+        fenced = (f"SELECT id FROM (SELECT id, name_tsv, division_code FROM {table} WHERE id > %s AND id <= %s "
+                  f"ORDER BY id DESC OFFSET 0) r WHERE {cond}{scope} LIMIT %s")
+        while hi > 0 and len(out) < limit and span <= SMALL_SPAN:
             lo = max(0, hi - span)
-            if span <= SMALL_SPAN:
-                # OFFSET 0 fences the range scan: the planner must not trade it for a GIN bitmap over
-                # every row holding a common word; a few thousand rows are checked in place.
-                sql = (f"SELECT id FROM (SELECT id, name_tsv FROM {table} WHERE id > %s AND id <= %s ORDER BY id DESC OFFSET 0) r "
-                       f"WHERE {cond} LIMIT %s")
-            else:
-                sql = f"SELECT id FROM {table} WHERE id > %s AND id <= %s AND {cond} ORDER BY id DESC LIMIT %s"
-            cur.execute(sql, [lo, hi, *params, limit - len(out)])
-            got = [r[0] for r in cur.fetchall()]
-            out.extend(got)
+            # OFFSET 0 fences the range scan: the planner must not trade it for a GIN bitmap over
+            # every row holding a common word; a few thousand rows are checked in place.
+            cur.execute(fenced, [lo, hi, *params, *scope_params, limit - len(out)])
+            out.extend(r[0] for r in cur.fetchall())
+            scanned += hi - lo
             hi = lo
-            if len(got) < 64:
-                span *= 8
+            span *= 8
+        if hi > 0 and len(out) * 4 >= limit > len(out):
+            # A word found often enough that the rest lies within a few times the rows already checked
+            # (a trade word in a city's scope): keep checking in place rather than visit every one of
+            # its matches in the table through the GIN index.
+            lo = max(0, hi - min(MAX_FENCED, scanned * limit // max(1, len(out))))
+            cur.execute(fenced, [lo, hi, *params, *scope_params, limit - len(out)])
+            out.extend(r[0] for r in cur.fetchall())
+            hi = lo
+        if hi > 0 and len(out) < limit:
+            # ``id + 0``: the range is a filter on the GIN bitmap's rows, not a second bitmap.
+            sql = f"SELECT id FROM {table} WHERE {cond} AND id + 0 <= %s{scope} ORDER BY id DESC LIMIT %s"
+            cur.execute(sql, [*params, hi, *scope_params, limit - len(out)])
+            out.extend(r[0] for r in cur.fetchall())
         return out
 
 
@@ -164,23 +187,57 @@ def matching_ids(user, q: str, *, want: int, **filters) -> tuple[list[int], bool
         return [], False
     if len(grams) == 1 and len(grams[0]) == 1:
         return list(qs.filter(name__contains=grams[0]).order_by("-id").values_list("id", flat=True)[:want]), False
-    ids = _collect(qs, grams, "phrase", want)
+    prefixes = jurisdiction_of(user)
+    ids = _collect(qs, grams, "phrase", want, prefixes)
     if ids or len(grams) < 2:
         return ids, False
-    ids = _collect(qs, grams, "all", want) or _collect(qs, grams, "half", 200)
+    ids = _fuzzy_ids(qs, q, prefixes)
     target = normalise_name(q)
     names = dict(qs.filter(id__in=ids).values_list("id", "name"))
     ranked = sorted(names, key=lambda i: (-fuzz.partial_ratio(target, normalise_name(names[i])), -i))
     return ranked[:want], True
 
 
-def _collect(qs, grams, mode, want) -> list[int]:
+# Words most names end with: a fuzzy piece made only of them would find everything.
+COMMON_TAILS = ("股份有限公司", "有限责任公司", "有限公司", "专业合作社", "合作社", "分公司", "公司", "经营部", "门市部", "商行",
+                "工作室", "服务部", "店")
+FUZZY_POOL = 100  # candidates taken per piece of the name
+
+
+def _fuzzy_ids(qs, q: str, prefixes) -> list[int]:
+    """Names close to ``q`` when none contains it (a mistyped character or two). A typo spoils at
+    most two neighbouring bigrams, so ``q`` (without its legal form) is cut into three pieces (two
+    when short) and each piece is looked up as a phrase: one of them is intact. The candidates are
+    then ranked by similarity (``matching_ids``)."""
+    core = "".join(ch for ch in normalise_name(q) if ch.isalnum())
+    for tail in COMMON_TAILS:
+        if core.endswith(tail) and len(core) - len(tail) >= 3:
+            core = core[: -len(tail)]
+            break
+    grams = bigrams(core)
+    if len(grams) < 2:
+        return []
+    found: dict[int, None] = {}
+    # Longer pieces first; when none of them is found (several typos, an inserted word), pieces of
+    # three characters.
+    for size in dict.fromkeys((-(-len(grams) // (3 if len(grams) >= 6 else 2)), 2)):
+        for i in range(0, len(grams), size):
+            piece = grams[i : i + size]
+            if len(piece) == 1 and len(grams) > 2:
+                continue  # one bigram is any name with those two characters
+            found.update(dict.fromkeys(_collect(qs, piece, "phrase", FUZZY_POOL, prefixes)))
+        if found:
+            break
+    return list(found)
+
+
+def _collect(qs, grams, mode, want, prefixes=()) -> list[int]:
     """Walk the name index newest-first in windows, keeping ids that pass scope and filters."""
     found: list[int] = []
     below = None
     window = max(64, want * 2)
     for _round in range(MAX_ROUNDS):
-        cand = _index_ids(grams, mode=mode, below=below, limit=window)
+        cand = _index_ids(grams, mode=mode, below=below, limit=window, prefixes=prefixes)
         if not cand:
             return found
         ok = set(qs.filter(id__in=cand).values_list("id", flat=True))
