@@ -15,7 +15,12 @@ class AnalyticsConfig(AppConfig):
 
         from zhijian.deadlines.models import Holiday
 
-        from . import workcal
+        from zhijian.supervision import queries as task_queries
+
+        from . import rollups, workcal
+
+        # The unit board's header counts come from the open-work rollup when it can answer.
+        task_queries.register_board_counter(rollups.board_counts)
 
         # A changed holiday changes every ordinal from its date on: drop them, refilled on demand.
         post_save.connect(workcal.on_holiday_change, sender=Holiday, dispatch_uid="analytics.workcal.save")

@@ -5,18 +5,18 @@ Every figure is the size of a list a person can open: ``figure(...)`` carries th
 link to the list behind it (the unit task board for tasks, ``/stats/overview/<kind>/`` for the
 rest), and both are computed from the same filter functions here, so a figure always equals the
 rows its link shows. Each section is one aggregate query (``values(...).annotate(...)``: GROUP BY in
-the database) over indexed columns; nothing counts the whole registry per request (the entity count
-is cached). What each figure means is in docs/statistics.md ("领导首页").
+the database); the open-work figures and the trends' closed days are read from the rollups
+(rollups.py, refreshed every minute in the background; the page says as of when), the entity total
+from the registry's tally. What each figure means is in docs/statistics.md ("领导首页").
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlencode
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Substr, TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +30,7 @@ from zhijian.coordination.choices import OPEN_PUSH_STATES, PushState
 from zhijian.core.scoping import jurisdiction_of
 from zhijian.deadlines.choices import ClockState
 from zhijian.deadlines.models import Clock
-from zhijian.entities.models import MarketEntity
+from zhijian.entities import tally
 from zhijian.geo.models import Division
 from zhijian.grid.choices import OPEN_STATES as OPEN_CASE_STATES
 from zhijian.grid.models import GridCase, Visit, Warning
@@ -40,9 +40,11 @@ from zhijian.org.models import Bureau
 from zhijian.supervision import queries as task_queries
 from zhijian.supervision.choices import OPEN_STATES as OPEN_TASK_STATES
 
+from . import rollups
+from .models import AREA_LENGTH, DayCount, OpenWork
+
 SOON_DAYS = task_queries.SOON_DAYS
 TREND_DAYS = 30
-ENTITY_COUNT_SECONDS = 600  # the registry count changes slowly; counting millions per page view does not pay
 OVERVIEW_ROLES = ("leader", "dispatcher")
 PERIODS = ("today", "week")
 LIST_KINDS = ("case", "push", "clue", "inspection", "visit", "warning")
@@ -60,6 +62,7 @@ class Window:
 
     now: dt.datetime
     today: dt.date
+    live: bool = False  # count everything now, ignoring the rollups
 
     @property
     def week_start(self) -> dt.date:
@@ -72,9 +75,9 @@ class Window:
         return timezone.make_aware(dt.datetime.combine(self.start(period), dt.time.min))
 
 
-def window(now: dt.datetime | None = None) -> Window:
+def window(now: dt.datetime | None = None, *, live: bool = False) -> Window:
     now = now or timezone.now()
-    return Window(now=now, today=timezone.localdate(now))
+    return Window(now=now, today=timezone.localdate(now), live=live)
 
 
 # --- scope: the user's jurisdiction, narrowed to a unit and/or a division -------------------------
@@ -125,6 +128,36 @@ def _area_q(scope: Scope, field: str) -> Q:
 
 def _division_q(scope: Scope, field: str) -> Q:
     return Q(**{f"{field}__startswith": scope.division.code}) if scope.division else Q()
+
+
+# --- rollups: the open-work figures as of the last background refresh ------------------------------
+
+
+def _uses_rollup(scope: Scope, w: Window) -> bool:
+    """The open-work rollup answers this scope: refreshed today, and every division prefix involved
+    (jurisdiction, unit, division) no finer than a town. Otherwise the figures are counted live."""
+    if w.live:
+        return False
+    if rollups.run(rollups.OPEN_WORK, today=w.today) is None:
+        return False
+    return rollups.answers(scope.user, division=scope.division.code if scope.division else "") and all(
+        len(p) <= AREA_LENGTH for p in scope.prefixes)
+
+
+def _rollup_rows(scope: Scope):
+    """OpenWork rows in the scope: the jurisdiction and division by town code; tasks, cases and
+    clues by their unit, pushed items by the unit's jurisdiction; pushes and clues of the user's
+    department only (as their lists)."""
+    qs = rollups.scoped(OpenWork.objects.order_by(), scope.user, division=scope.division.code if scope.division else "")
+    if scope.bureau:
+        area = Q(pk__in=[])
+        for p in scope.prefixes:
+            area |= Q(area__startswith=p)
+        qs = qs.filter((Q(kind="push") & area) | (~Q(kind="push") & Q(bureau_id__in=scope.bureau_ids)))
+    department = getattr(scope.user, "department_id", None)
+    if department:
+        qs = qs.filter(~Q(kind__in=("push", "clue")) | Q(department_id=department))
+    return qs
 
 
 # --- the base lists (one per kind); figures and drill-down lists both start here -------------------
@@ -222,14 +255,20 @@ def drill_list(scope: Scope, kind: str, w: Window, **filters):
 # --- figures and links ----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=64)
+def _path(name: str, *args) -> str:
+    """``reverse`` once per name (a page builds hundreds of figure links)."""
+    return reverse(name, args=args or None)
+
+
 def board_link(scope: Scope, **filters) -> str:
     f = task_queries.TaskFilter(bureau=scope.bureau.pk if scope.bureau else None, division=scope.division.code if scope.division else "",
                                 **filters)
-    return reverse("supervision:unit_board") + "?" + urlencode(f.query())
+    return _path("supervision:unit_board") + "?" + urlencode(f.query())
 
 
 def list_link(scope: Scope, kind: str, **filters) -> str:
-    return reverse("analytics:overview_list", args=[kind]) + "?" + urlencode(scope.params(**filters))
+    return _path("analytics:overview_list", kind) + "?" + urlencode(scope.params(**filters))
 
 
 def overview_link(scope: Scope, *, bureau=None, division=None) -> str:
@@ -262,23 +301,37 @@ def _case_counts(w: Window) -> dict:
 def work_by_kind(scope: Scope, w: Window) -> list[dict]:
     """Open, due-soon and overdue work of each kind, each figure a link."""
     rows = []
-    t = tasks(scope).order_by().aggregate(**_task_counts(w))
+    if _uses_rollup(scope, w):
+        sums = {key: Sum(key) for key in rollups.MEASURES}
+        got = {r["kind"]: r for r in _rollup_rows(scope).values("kind").annotate(**sums)}
+
+        def pick(kind, **names):
+            r = got.get(kind, {})
+            return {key: r.get(col) or 0 for key, col in names.items()}
+
+        t = pick("task", open="open_n", soon="soon_n", overdue="overdue_n")
+        c = pick("case", open="open_n", soon="soon_n", overdue="overdue_n")
+        p = pick("push", claim="claim_n", feedback="feedback_n", soon="soon_n", overdue="overdue_n")
+        cl = pick("clue", open="open_n", verifying="verifying_n", soon="soon_n", overdue="overdue_n")
+    else:
+        t = c = p = cl = None
+    t = t or tasks(scope).order_by().aggregate(**_task_counts(w))
     rows.append({"kind": "task", "label": _("监管任务"), **{
         key: figure(t[key], board_link(scope, due=due)) for key, due in (("open", ""), ("soon", "soon"), ("overdue", "overdue"))}})
-    c = cases(scope).order_by().aggregate(**_case_counts(w))
+    c = c or cases(scope).order_by().aggregate(**_case_counts(w))
     rows.append({"kind": "case", "label": _("网格事项"), **{
         key: figure(c[key], list_link(scope, "case", due=due)) for key, due in (("open", ""), ("soon", "soon"), ("overdue", "overdue"))}})
     push_metrics = {"claim": Count("id", filter=kind_q("push", w, state="claim")),
                     "feedback": Count("id", filter=kind_q("push", w, state="feedback")),
                     "soon": Count("id", filter=kind_q("push", w, due="soon")),
                     "overdue": Count("id", filter=kind_q("push", w, due="overdue"))}
-    p = pushes(scope).order_by().aggregate(**push_metrics)
+    p = p or pushes(scope).order_by().aggregate(**push_metrics)
     rows.append({"kind": "push", "label": _("推送事项"), "open": None,
                  "claim": figure(p["claim"], list_link(scope, "push", state="claim")),
                  "feedback": figure(p["feedback"], list_link(scope, "push", state="feedback")),
                  "soon": figure(p["soon"], list_link(scope, "push", due="soon")),
                  "overdue": figure(p["overdue"], list_link(scope, "push", due="overdue"))})
-    cl = clues(scope).order_by().aggregate(
+    cl = cl or clues(scope).order_by().aggregate(
         open=Count("id", filter=kind_q("clue", w)),
         verifying=Count("id", filter=Q(state=ClueState.VERIFYING)),
         soon=Count("id", filter=kind_q("clue", w, due="soon")),
@@ -334,18 +387,29 @@ def child_units(scope: Scope) -> list[Bureau]:
     if not outer:
         return []
     bureaus = list(Bureau.objects.scoped(scope.user).order_by("division_code", "name"))
+    prefixes = {b.pk: tuple(b.jurisdiction_prefixes()) for b in bureaus}  # parsed once, compared many times
 
     def inside(b_prefixes, o_prefixes):
         return bool(b_prefixes) and all(any(p.startswith(o) for o in o_prefixes) for p in b_prefixes)
 
     candidates = [b for b in bureaus if (scope.bureau is None or b.pk != scope.bureau.pk)
-                  and inside(b.jurisdiction_prefixes(), outer) and not inside(outer, b.jurisdiction_prefixes())]
+                  and inside(prefixes[b.pk], outer) and not inside(outer, prefixes[b.pk])]
     if scope.division:
         candidates = [b for b in candidates if any(p.startswith(scope.division.code) or scope.division.code.startswith(p)
-                                                   for p in b.jurisdiction_prefixes())]
+                                                   for p in prefixes[b.pk])]
     return [b for b in candidates if not any(
-        o.pk != b.pk and inside(b.jurisdiction_prefixes(), o.jurisdiction_prefixes())
-        and not inside(o.jurisdiction_prefixes(), b.jurisdiction_prefixes()) for o in candidates)]
+        o.pk != b.pk and inside(prefixes[b.pk], prefixes[o.pk]) and not inside(prefixes[o.pk], prefixes[b.pk]) for o in candidates)]
+
+
+def _members(scope: Scope, units: list[Bureau]) -> dict[int, set[int]]:
+    """Each unit and the units of the user's jurisdiction inside it (``task_queries.bureaus_under``
+    for every unit, from one read of the bureaus)."""
+    bureaus = [(b.pk, tuple(b.jurisdiction_prefixes())) for b in Bureau.objects.scoped(scope.user).only("id", "jurisdiction", "level")]
+    out = {}
+    for u in units:
+        outer = u.jurisdiction_prefixes()
+        out[u.pk] = {pk for pk, ps in bureaus if pk == u.pk or (ps and all(any(p.startswith(o) for o in outer) for p in ps))}
+    return out
 
 
 def by_unit(scope: Scope, w: Window) -> list[dict]:
@@ -354,12 +418,16 @@ def by_unit(scope: Scope, w: Window) -> list[dict]:
     units = child_units(scope)
     if not units:
         return []
-    members = {u.pk: set(task_queries.bureaus_under(scope.user, u.pk)) for u in units}
+    members = _members(scope, units)
     every = set().union(*members.values())
-    t_rows = (tasks(scope).filter(bureau_id__in=every, state__in=OPEN_TASK_STATES).order_by().values("bureau_id")
-              .annotate(**_task_counts(w)))
-    c_rows = (cases(scope).filter(bureau_id__in=every, state__in=OPEN_CASE_STATES).order_by().values("bureau_id")
-              .annotate(open=Count("id"), overdue=Count("id", filter=kind_q("case", w, due="overdue"))))
+    if _uses_rollup(scope, w):
+        t_rows, c_rows = (_rollup_rows(scope).filter(kind=kind, bureau_id__in=every).values("bureau_id").annotate(
+            open=Sum("open_n"), soon=Sum("soon_n"), overdue=Sum("overdue_n")) for kind in ("task", "case"))
+    else:
+        t_rows = (tasks(scope).filter(bureau_id__in=every, state__in=OPEN_TASK_STATES).order_by().values("bureau_id")
+                  .annotate(**_task_counts(w)))
+        c_rows = (cases(scope).filter(bureau_id__in=every, state__in=OPEN_CASE_STATES).order_by().values("bureau_id")
+                  .annotate(open=Count("id"), overdue=Count("id", filter=kind_q("case", w, due="overdue"))))
     i_rows = (inspections(scope).filter(kind_q("inspection", w, period="week"), bureau_id__in=every).order_by().values("bureau_id")
               .annotate(week=Count("id"), problems=Count("id", filter=Q(conclusion__in=PROBLEM_CONCLUSIONS))))
     t_by, c_by, i_by = ({r["bureau_id"]: r for r in rows} for rows in (t_rows, c_rows, i_rows))
@@ -404,21 +472,39 @@ def by_area(scope: Scope, w: Window) -> list[dict]:
     divisions = child_divisions(scope)
     if not divisions:
         return []
-    length = max(len(d.code) for d in divisions)
-    codes = {d.code for d in divisions}
     today = w.today
-    t_rows = (tasks(scope).filter(state__in=OPEN_TASK_STATES).order_by().annotate(area=Substr("division_code", 1, length)).values("area")
-              .annotate(open=Count("id"), overdue=Count("id", filter=task_queries.overdue_q(today))))
-    c_rows = (cases(scope).filter(state__in=OPEN_CASE_STATES).order_by().annotate(area=Substr("division_code", 1, length)).values("area")
-              .annotate(open=Count("id"), overdue=Count("id", filter=kind_q("case", w, due="overdue"))))
     t_by, c_by = {}, {}
-    for rows, by in ((t_rows, t_by), (c_rows, c_by)):
+
+    def add(rows, by, codes):
         for r in rows:
             code = next((c for c in codes if r["area"].startswith(c)), None)
             if code:
                 agg = by.setdefault(code, {"open": 0, "overdue": 0})
-                agg["open"] += r["open"]
-                agg["overdue"] += r["overdue"]
+                agg["open"] += r["open"] or 0
+                agg["overdue"] += r["overdue"] or 0
+
+    def live(codes):
+        length = max(len(c) for c in codes)
+        # Full 12-digit codes (villages filed straight under a city) by equality on the indexed code.
+        where = Q(division_code__in=codes) if all(len(c) == 12 for c in codes) else Q()
+        add(tasks(scope).filter(where, state__in=OPEN_TASK_STATES).order_by().annotate(area=Substr("division_code", 1, length))
+            .values("area").annotate(open=Count("id"), overdue=Count("id", filter=task_queries.overdue_q(today))), t_by, codes)
+        add(cases(scope).filter(where, state__in=OPEN_CASE_STATES).order_by().annotate(area=Substr("division_code", 1, length))
+            .values("area").annotate(open=Count("id"), overdue=Count("id", filter=kind_q("case", w, due="overdue"))), c_by, codes)
+
+    codes = [d.code for d in divisions]
+    if _uses_rollup(scope, w):
+        short = [c for c in codes if len(c) <= AREA_LENGTH]
+        for length in sorted({len(c) for c in short}):
+            same = [c for c in short if len(c) == length]
+            for kind, by in (("task", t_by), ("case", c_by)):
+                add(_rollup_rows(scope).filter(kind=kind).annotate(part=Substr("area", 1, length)).values("part")
+                    .annotate(open=Sum("open_n"), overdue=Sum("overdue_n")).values("open", "overdue", area=F("part")), by, same)
+        longer = [c for c in codes if len(c) > AREA_LENGTH]
+        if longer:
+            live(longer)
+    else:
+        live(codes)
     out = []
     for d in divisions:
         sub = Scope(user=scope.user, bureau=scope.bureau, division=d, bureau_ids=scope.bureau_ids)
@@ -443,10 +529,22 @@ def trends(scope: Scope, w: Window, *, days: int = TREND_DAYS) -> dict:
     since = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
     dates = [first + dt.timedelta(days=i) for i in range(days)]
 
-    def series(qs, field, *, is_date=False):
+    # Closed days from the daily rollup (when it is current and answers the scope), today live.
+    stored = None
+    if _uses_rollup(scope, w) and rollups.run(rollups.DAY_COUNTS, today=w.today) is not None:
+        stored = {}
+        rows = DayCount.objects.filter(day__gte=first, day__lt=w.today)
+        rows = rollups.scoped(rows, scope.user, bureau_ids=scope.bureau_ids if scope.bureau else (),
+                              division=scope.division.code if scope.division else "")
+        for r in rows.order_by().values("series", "day").annotate(n=Sum("n")):
+            stored.setdefault(r["series"], {})[r["day"]] = r["n"]
+        since = timezone.make_aware(dt.datetime.combine(w.today, dt.time.min))
+
+    def series(qs, field, *, is_date=False, key=""):
         day = F(field) if is_date else TruncDate(field, tzinfo=timezone.get_current_timezone())
-        got = {}
-        for r in qs.filter(**{f"{field}__gte": first if is_date else since}).order_by().annotate(day=day).values("day").annotate(n=Count("id")):
+        got = dict(stored.get(key, {})) if stored is not None else {}
+        start = (w.today if stored is not None else first) if is_date else since
+        for r in qs.filter(**{f"{field}__gte": start}).order_by().annotate(day=day).values("day").annotate(n=Count("id")):
             key = r["day"]
             if isinstance(key, dt.datetime):
                 key = key.date()
@@ -458,11 +556,11 @@ def trends(scope: Scope, w: Window, *, days: int = TREND_DAYS) -> dict:
     return {
         "dates": [d.isoformat() for d in dates],
         "series": [
-            {"key": "task_new", "name": _("新登记任务"), "data": series(tasks(scope), "created_at")},
-            {"key": "task_closed", "name": _("办结任务"), "data": series(tasks(scope), "closed_at")},
-            {"key": "inspections", "name": _("完成检查"), "data": series(inspections(scope).filter(state__in=DONE_INSPECTIONS), "finished_at")},
-            {"key": "visits", "name": _("网格走访"), "data": series(visits(scope), "visited_on", is_date=True)},
-            {"key": "warnings", "name": _("时限预警"), "data": series(warnings(scope), "raised_at")},
+            {"key": "task_new", "name": _("新登记任务"), "data": series(tasks(scope), "created_at", key="task_new")},
+            {"key": "task_closed", "name": _("办结任务"), "data": series(tasks(scope), "closed_at", key="task_closed")},
+            {"key": "inspections", "name": _("完成检查"), "data": series(inspections(scope).filter(state__in=DONE_INSPECTIONS), "finished_at", key="inspections")},
+            {"key": "visits", "name": _("网格走访"), "data": series(visits(scope), "visited_on", is_date=True, key="visits")},
+            {"key": "warnings", "name": _("时限预警"), "data": series(warnings(scope), "raised_at", key="warnings")},
         ],
     }
 
@@ -471,14 +569,9 @@ def trends(scope: Scope, w: Window, *, days: int = TREND_DAYS) -> dict:
 
 
 def entity_count(user) -> int:
-    """Market entities in the user's jurisdiction, cached for ``ENTITY_COUNT_SECONDS`` (a COUNT over
-    millions of rows is the slowest thing a home page could do)."""
-    key = "overview:entities:" + ",".join(sorted(jurisdiction_of(user))) or "none"
-    n = cache.get(key)
-    if n is None:
-        n = MarketEntity.objects.scoped(user).count()
-        cache.set(key, n, ENTITY_COUNT_SECONDS)
-    return n
+    """Market entities in the user's jurisdiction: the registry's exact tally (kept by every
+    registry write), a sum over a few thousand rows instead of a COUNT over millions."""
+    return tally.count(user)
 
 
 # --- the page's data ------------------------------------------------------------------------------
@@ -494,33 +587,21 @@ def breadcrumbs(scope: Scope) -> list[dict]:
     return crumbs
 
 
-def cache_seconds() -> int:
-    """How long one person's overview is reused (``OVERVIEW_CACHE_SECONDS``, default 60; 0: never)."""
-    return int(getattr(settings, "OVERVIEW_CACHE_SECONDS", 60))
-
-
-def overview(user, *, bureau=None, division=None, now: dt.datetime | None = None) -> dict:
+def overview(user, *, bureau=None, division=None, now: dt.datetime | None = None, live: bool = False) -> dict:
     """Everything the leader overview shows, for the user's jurisdiction narrowed to a unit and/or a
-    division. At province scale the aggregates take seconds, so the figures are reused for
-    ``cache_seconds()`` per person and level (the page says when they were computed)."""
-    seconds = cache_seconds() if now is None else 0
-    key = f"overview:{user.pk}:{bureau or ''}:{division or ''}:{timezone.localdate()}"
-    if seconds:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-    data = _compute(user, bureau=bureau, division=division, now=now)
-    if seconds:
-        cache.set(key, data, seconds)
-    return data
+    division. Open work and the trends' closed days come from the rollups (as of their last
+    refresh, which the page states); ``live=True`` (or no rollup from today) counts everything now."""
+    return _compute(user, bureau=bureau, division=division, now=now, live=live)
 
 
-def _compute(user, *, bureau=None, division=None, now=None) -> dict:
+def _compute(user, *, bureau=None, division=None, now=None, live=False) -> dict:
     scope = scope_for(user, bureau=bureau, division=division)
-    w = window(now)
+    w = window(now, live=live)
     units = by_unit(scope, w)
+    stamp = rollups.run(rollups.OPEN_WORK, today=w.today) if _uses_rollup(scope, w) else None
     return {
-        "scope": scope, "window": w, "soon_days": SOON_DAYS, "computed_at": timezone.localtime(w.now),
+        "scope": scope, "window": w, "soon_days": SOON_DAYS,
+        "computed_at": timezone.localtime(stamp.as_of if stamp else w.now), "from_rollup": stamp is not None,
         "breadcrumbs": breadcrumbs(scope),
         "work": work_by_kind(scope, w),
         "activity": activity(scope, w),

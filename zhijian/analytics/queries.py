@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import (
-    Avg, Count, DateTimeField, DurationField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery,
+    Avg, Sum, Count, DateTimeField, DurationField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery,
 )
 from django.db.models.functions import Substr, TruncDate, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
@@ -19,13 +20,14 @@ from django.utils.translation import gettext as _
 from zhijian.coordination import queries as coordination_queries
 from zhijian.coordination.choices import OPEN_PUSH_STATES, PushState
 from zhijian.geo.models import Division
+from zhijian.org.models import Bureau
 from zhijian.grid.choices import OPEN_STATES as OPEN_CASE_STATES, CaseState, ItemType, WarningLevel
 from zhijian.grid.models import GridCase, Warning
 from zhijian.supervision.choices import OPEN_STATES as OPEN_TASK_STATES, TaskSource, TaskState
 from zhijian.supervision.models import Task
 
-from . import workcal
-from .models import WorkdayOrdinal
+from . import rollups, workcal
+from .models import STATS_AREA_LENGTH, TaskDay, WorkdayOrdinal
 
 PUSH_GROUPS = ("department", "town", "matter", "period")
 PERIODS = ("day", "week", "month")
@@ -95,7 +97,8 @@ def _ordinal(field: str):
                     output_field=IntegerField())
 
 
-def _workdays(end: str, start: str):
+def workdays_between(end: str, start: str):
+    """Working days from ``start`` to ``end`` (local dates), by the ordinal calendar."""
     return ExpressionWrapper(_ordinal(end) - _ordinal(start), output_field=IntegerField())
 
 
@@ -155,7 +158,7 @@ def _push_metrics(now: dt.datetime) -> dict:
         "overdue": Count("id", filter=overdue),
         "claim_avg": Avg(_duration("claimed_at", "created_at"), filter=Q(claimed_at__isnull=False)),
         "finish_avg": Avg(_duration("finished_at", "created_at"), filter=finished),
-        "finish_wd_avg": Avg(_workdays("finished_at", "created_at"), filter=finished),
+        "finish_wd_avg": Avg(workdays_between("finished_at", "created_at"), filter=finished),
     }
 
 
@@ -211,7 +214,7 @@ def tasks(user, rng: DateRange):
     return Task.objects.scoped(user).filter(rng.q("created_at"))
 
 
-def _task_metrics(today: dt.date) -> dict:
+def task_metrics(today: dt.date) -> dict:
     archived = Q(state=TaskState.ARCHIVED)
     late = (Q(overdue=True) | Q(state__in=OPEN_TASK_STATES, due_on__lt=today)
             | Q(archived, due_on__isnull=False, closed_at__date__gt=F("due_on")))
@@ -223,7 +226,7 @@ def _task_metrics(today: dt.date) -> dict:
         "overdue": Count("id", filter=late & ~Q(state=TaskState.CANCELLED)),
         "open_overdue": Count("id", filter=Q(state__in=OPEN_TASK_STATES, due_on__lt=today)),
         "finish_avg": Avg(_duration("closed_at", "created_at"), filter=archived),
-        "finish_wd_avg": Avg(_workdays("closed_at", "created_at"), filter=archived),
+        "finish_wd_avg": Avg(workdays_between("closed_at", "created_at"), filter=archived),
     }
 
 
@@ -237,12 +240,91 @@ def _task_row(key, label, agg: dict) -> dict:
     }
 
 
-def task_stats(user, rng: DateRange, *, group: str, today: dt.date | None = None) -> dict:
-    """Supervision tasks grouped by ``state``, ``source`` or ``unit`` (the 承办机构)."""
+TASK_SUMS = ("n", "late", "open_late", "finish_n", "finish_seconds", "wd_n", "wd_sum")
+
+
+def task_day_rows(user, rng: DateRange, today: dt.date) -> list[dict] | None:
+    """Rows (bureau_id, state, source and the sums of ``TaskDay``) for the range: the rollup for
+    the days before today, today's tasks counted live. None when the rollup cannot answer (never
+    refreshed, not refreshed today, a jurisdiction finer than a town, department staff)."""
+    if is_department_user(user) or rollups.run(rollups.TASK_DAYS, today=today) is None or not rollups.answers(user, length=STATS_AREA_LENGTH):
+        return None
+    keys = ("bureau_id", "state", "source")
+    rows = []
+    last_closed = min(rng.end, today - dt.timedelta(days=1))
+    if rng.start <= last_closed:
+        stored = TaskDay.objects.filter(day__gte=rng.start, day__lte=last_closed)
+        rows += list(rollups.scoped(stored, user).order_by().values(*keys).annotate(**{k: Sum(k) for k in TASK_SUMS}))
+    if rng.start <= today <= rng.end:
+        live = rollups.task_day_queryset(today, base=tasks(user, DateRange(today, today)))
+        rows += _regroup(list(live), keys)
+    return rows
+
+
+def _regroup(rows: list[dict], keys) -> list[dict]:
+    out: dict[tuple, dict] = {}
+    for r in rows:
+        agg = out.setdefault(tuple(r[k] for k in keys), {**{k: r[k] for k in keys}, **{s: 0 for s in TASK_SUMS}})
+        for s in TASK_SUMS:
+            agg[s] += r[s] or 0
+    return list(out.values())
+
+
+def _fold(rows: list[dict]) -> dict:
+    """The task metrics (as ``task_metrics`` aggregates them) from rollup rows."""
+    total = sum(r["n"] for r in rows)
+    finish_n = sum(r["finish_n"] for r in rows)
+    wd_n = sum(r["wd_n"] for r in rows)
+    return {
+        "total": total,
+        "done": sum(r["n"] for r in rows if r["state"] == TaskState.ARCHIVED),
+        "open": sum(r["n"] for r in rows if r["state"] in OPEN_TASK_STATES),
+        "cancelled": sum(r["n"] for r in rows if r["state"] == TaskState.CANCELLED),
+        "overdue": sum(r["late"] for r in rows),
+        "open_overdue": sum(r["open_late"] for r in rows),
+        "finish_avg": dt.timedelta(seconds=sum(float(r["finish_seconds"]) for r in rows) / finish_n) if finish_n else None,
+        "finish_wd_avg": sum(r["wd_sum"] for r in rows) / wd_n if wd_n else None,
+    }
+
+
+def _task_stats_rolled(rows: list[dict], group: str) -> dict:
+    by: dict = {}
+    field = {"state": "state", "source": "source", "unit": "bureau_id"}[group]
+    for r in rows:
+        by.setdefault(r[field], []).append(r)
+    out = []
+    if group == "state":
+        labels = dict(TaskState.choices)
+        out = [_task_row(v, str(labels[v]), _fold(by[v])) for v in TaskState.values if v in by]
+    elif group == "source":
+        labels = dict(TaskSource.choices)
+        order = [*TaskSource.values, *sorted(set(by) - set(TaskSource.values))]
+        out = [_task_row(v, str(labels.get(v, v)), _fold(by[v])) for v in order if v in by]
+    else:
+        names = dict(Bureau.objects.filter(pk__in=[k for k in by if k is not None]).values_list("pk", "name"))
+        nulls_first = connection.features.nulls_order_largest is False  # SQLite sorts NULL first, PostgreSQL last
+
+        def order(pk):
+            name = names.get(pk)
+            return ((name is None) != nulls_first, name or "", pk or 0)
+
+        out = [_task_row(pk, names.get(pk) or _("未派发"), _fold(by[pk])) for pk in sorted(by, key=order)]
+    return {"group": group, "rows": out, "total": _task_row("", _("合计"), _fold(rows))}
+
+
+def task_stats(user, rng: DateRange, *, group: str, today: dt.date | None = None, live: bool = False) -> dict:
+    """Supervision tasks grouped by ``state``, ``source`` or ``unit`` (the 承办机构): from the
+    daily rollup for the days before today plus today's tasks live; ``live=True`` (or a rollup
+    that cannot answer) counts the range from the tasks table."""
     today = today or timezone.localdate()
+    if group not in ("state", "source", "unit"):
+        raise ValueError(group)
+    rows = None if live else task_day_rows(user, rng, today)
+    if rows is not None:
+        return _task_stats_rolled(rows, group)
     _ensure_calendar(rng)
     qs = tasks(user, rng).order_by()
-    metrics = _task_metrics(today)
+    metrics = task_metrics(today)
     rows = []
     if group == "state":
         labels = dict(TaskState.choices)
@@ -316,7 +398,7 @@ def efficiency(user, rng: DateRange, *, now: dt.datetime | None = None, chart_un
     now = now or timezone.now()
     today = timezone.localdate(now)
     push_metrics = _push_metrics(now)
-    task_metrics = _task_metrics(today)
+    t_metrics = task_metrics(today)
     units: dict[tuple[str, int], dict] = {}
 
     def unit(kind, pk, name):
@@ -330,8 +412,8 @@ def efficiency(user, rng: DateRange, *, now: dt.datetime | None = None, chart_un
         u["weeks"][_week_key(r["week"])] = (r["pushed"] - r["returned"] - r["reassigned"], r["done"], r["overdue"])
     task_qs = tasks(user, rng).filter(bureau__isnull=False).order_by()
     for r in (task_qs.annotate(week=TruncWeek("created_at")).values("bureau_id", "bureau__name", "week")
-              .annotate(total=task_metrics["total"], done=task_metrics["done"], overdue=task_metrics["overdue"],
-                        cancelled=task_metrics["cancelled"])):
+              .annotate(total=t_metrics["total"], done=t_metrics["done"], overdue=t_metrics["overdue"],
+                        cancelled=t_metrics["cancelled"])):
         u = unit("bureau", r["bureau_id"], r["bureau__name"])
         u["weeks"][_week_key(r["week"])] = (r["total"] - r["cancelled"], r["done"], r["overdue"])
 

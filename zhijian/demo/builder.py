@@ -16,6 +16,7 @@ from shapely.geometry import shape
 
 from zhijian.coordination import rules as push_rules
 from zhijian.coordination.models import SupervisionMatter
+from zhijian.deadlines import scheduling
 from zhijian.draws import services as draws
 from zhijian.draws.models import DrawPlan
 from zhijian.entities import importer, synth
@@ -112,6 +113,8 @@ def build(*, entities: int = 50_000, seed: int = 2026, progress=None, log=print)
     _demo_draw(bureaus, seed)
     log("期限计时与预警扫描…")
     log(history.sweep())
+    scheduling.autodiscover()  # the rollups behind the leader overview and statistics, as of the build
+    log("; ".join(m for _name, m in scheduling.run_due_sweeps(only=["analytics.rollups", "analytics.task_days"])))
     return logins
 
 

@@ -156,14 +156,30 @@ def board_order(qs):
     return qs.order_by(F("due_on").asc(nulls_last=True), "id")
 
 
-def unit_board(user, f: TaskFilter | None = None, *, today: dt.date | None = None) -> dict:
-    """The board's header figures for ``f`` without its state: counts by state (one GROUP BY),
-    overdue and archived; and the filtered, ordered list (the caller pages it)."""
+# Who can answer the board's header from a maintained rollup instead of counting the tasks table:
+# callables (user, filter, today) -> {"state_counts", "overdue", "soon", "as_of"} or None. Filled by a
+# higher app (analytics) in its AppConfig.ready(); the first answer wins.
+BOARD_COUNTERS: list = []
+
+
+def register_board_counter(func) -> None:
+    if func not in BOARD_COUNTERS:
+        BOARD_COUNTERS.append(func)
+
+
+def unit_board(user, f: TaskFilter | None = None, *, today: dt.date | None = None, live: bool = False) -> dict:
+    """The board's header figures for ``f`` without its state: counts by state, overdue and
+    archived (from a registered rollup as of its refresh, else one GROUP BY now); and the filtered,
+    ordered list (the caller pages it)."""
     f = f or TaskFilter()
     today = today or timezone.localdate()
-    base = filtered_tasks(user, replace(f, state="all", due=""), today=today).order_by()
-    counts = dict(base.values_list("state").annotate(n=Count("id")))
-    late = base.filter(overdue_q(today)).count()
+    rolled = None if live else next((r for r in (c(user, f, today) for c in BOARD_COUNTERS) if r is not None), None)
+    if rolled is not None:
+        counts, late, soon, as_of = rolled["state_counts"], rolled["overdue"], rolled["soon"], rolled["as_of"]
+    else:
+        base = filtered_tasks(user, replace(f, state="all", due=""), today=today).order_by()
+        counts = dict(base.values_list("state").annotate(n=Count("id")))
+        late, soon, as_of = base.filter(overdue_q(today)).count(), None, None
     total = sum(counts.values())
     done = counts.get(TaskState.ARCHIVED, 0)
     return {
@@ -172,6 +188,8 @@ def unit_board(user, f: TaskFilter | None = None, *, today: dt.date | None = Non
         "open_total": sum(counts.get(s, 0) for s in OPEN_STATES),
         "archived": done,
         "overdue": late,
+        "soon": soon,  # known only from the rollup
+        "counts_as_of": as_of,  # None: counted now
         "progress": round(100 * done / total) if total else 0,
         "state_counts": counts,
         "listing": board_order(filtered_tasks(user, f, today=today).select_related("entity", "bureau", "assignee")),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhijian.core.errors import ApplicationError
-from zhijian.core.paging import DEFAULT_CAP, paged
+from zhijian.core.paging import paged
 from zhijian.core.scoping import jurisdiction_of
 from zhijian.entities.models import MarketEntity
 from zhijian.geo.models import Division
@@ -25,6 +25,7 @@ from .models import Task, TaskTemplate
 from .procedure import EXECUTORS, TASK, TEMPLATE_RUNNERS, allowed_actions, covers
 
 BOARD_ROLES = ("leader", "dispatcher", "legal_reviewer")
+BOARD_CAP = 10_000  # a filtered board counts exactly up to this many tasks, then says "more than"
 
 
 @login_required
@@ -69,7 +70,9 @@ def unit_board(request):
     if only_state:  # the GROUP BY above already knows the total: no second COUNT
         counts = board["state_counts"]
         exact = board["open_total"] if f.state == "" else board["total"] if f.state == "all" else counts.get(f.state, 0)
-    page = paged(request, board["listing"], per_page=50, cap=0 if exact is not None else DEFAULT_CAP,
+    elif board["counts_as_of"] and f.state == "" and not any((f.assignee, f.source, f.created, f.closed)):
+        exact = board["overdue"] if f.due == "overdue" else board["soon"]  # the rollup's figure, as of its refresh
+    page = paged(request, board["listing"], per_page=50, cap=0 if exact is not None else BOARD_CAP,
                  total=(lambda: exact) if exact is not None else None)
     page.rows = queries.with_clocks(page.rows)
     today = timezone.localdate()
