@@ -95,3 +95,21 @@ def test_push_rules_are_saved_through_the_service():
     data.update({"rules-0-keywords": "", "rules-INITIAL_FORMS": "0", "code": "catering2"})
     response = client.post("/admin/coordination/supervisionmatter/add/", data)
     assert response.status_code == 200 and "至少要有一个" in response.content.decode()
+
+
+def test_a_years_schedule_is_entered_in_one_form_through_the_service():
+    sysadmin = make_user("system_admin")
+    client = _client(sysadmin)
+    assert "录入全年安排" in client.get("/admin/deadlines/holiday/").content.decode()
+    page = client.get("/admin/deadlines/holiday/schedule/")
+    assert page.status_code == 200 and "放假与调休安排" in page.content.decode()
+    lines = "2027-01-01 休 元旦\n2027-02-06 至 2027-02-12 休 春节\n2027-02-14 班 春节调休\n"
+    response = client.post("/admin/deadlines/holiday/schedule/", {"year": "2027", "lines": lines, "note": "国办发明电〔2026〕X号"})
+    assert response.status_code == 302 and "year__exact=2027" in response["Location"]
+    assert Holiday.objects.filter(year=2027, is_off_day=True).count() == 8
+    assert Holiday.objects.get(date=dt.date(2027, 2, 14)).is_off_day is False
+    assert TraceEntry.objects.filter(action="deadlines.holidays_enter", object_id="2027", actor_id=sysadmin.pk).exists()
+    bad = client.post("/admin/deadlines/holiday/schedule/", {"year": "2027", "lines": "明年元旦放假"})
+    assert bad.status_code == 200 and "无法识别" in bad.content.decode()
+    # nobody else
+    assert _client(make_user("leader")).get("/admin/deadlines/holiday/schedule/").status_code == 403

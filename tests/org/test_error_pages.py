@@ -30,7 +30,7 @@ def test_unknown_page_and_other_jurisdiction_are_a_chinese_404():
     client = _client(officer)
     _chinese_page(client.get("/no/such/page/"), 404, "页面不存在", "该页面不存在或不在您的辖区内")
     elsewhere = make_entity("370102001001")
-    _chinese_page(client.get(f"/entities/{elsewhere.pk}/"), 404, "页面不存在", "辖区")
+    _chinese_page(client.get(f"/entities/{elsewhere.credit_code}/"), 404, "页面不存在", "该市场主体不存在或不在您的辖区内")
 
 
 def test_permission_denied_says_why():

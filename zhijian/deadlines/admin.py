@@ -1,8 +1,17 @@
 """Admin: the system administrator edits holidays and deadline rules — through the
 services, so every edit is validated, traced and (holidays) recomputes the provisional clocks;
 numbers, clocks and leases are read-only."""
-from django.contrib import admin
+import datetime as dt
+import re
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+
+from django.utils import timezone
 
 from zhijian.security.roles import is_system_admin
 
@@ -50,12 +59,88 @@ class ReadOnly(admin.ModelAdmin):
         return _is_system_admin(request) or super().has_module_permission(request)
 
 
+LINE = re.compile(r"^\s*(\d{4}-\d{1,2}-\d{1,2})(?:\s*(?:至|~|—|-{1,2}|到)\s*(\d{4}-\d{1,2}-\d{1,2}))?\s+(休|班)\s*(.*?)\s*$")
+
+
+def parse_schedule(text: str, year: int) -> list[dict]:
+    """Lines "2027-02-06 至 2027-02-12 休 春节" / "2027-02-14 班 春节调休" → holiday rows."""
+    rows, errors = [], []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        m = LINE.match(line)
+        if not m:
+            errors.append(_("第 %(n)d 行无法识别：%(line)s") % {"n": n, "line": line.strip()})
+            continue
+        try:
+            first = dt.date.fromisoformat("-".join(f"{int(x):02d}" if i else x for i, x in enumerate(m[1].split("-"))))
+            last = dt.date.fromisoformat("-".join(f"{int(x):02d}" if i else x for i, x in enumerate(m[2].split("-")))) if m[2] else first
+        except ValueError:
+            errors.append(_("第 %(n)d 行日期无效：%(line)s") % {"n": n, "line": line.strip()})
+            continue
+        if last < first or (last - first).days > 31:
+            errors.append(_("第 %(n)d 行日期范围无效：%(line)s") % {"n": n, "line": line.strip()})
+            continue
+        name = m[4] or (_("调休上班") if m[3] == "班" else _("休息"))
+        day = first
+        while day <= last:
+            rows.append({"date": day, "is_off_day": m[3] == "休", "name": name})
+            day += dt.timedelta(days=1)
+    if errors:
+        raise forms.ValidationError(errors)
+    if not rows:
+        raise forms.ValidationError(_("请至少输入一行安排"))
+    return rows
+
+
+class ScheduleForm(forms.Form):
+    year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100)
+    lines = forms.CharField(
+        label=_("放假与调休安排"), widget=forms.Textarea(attrs={"rows": 14, "cols": 60}),
+        help_text=_("每行一段：日期（或“起 至 止”）、“休”或“班”、名称。例如：2027-02-06 至 2027-02-12 休 春节；2027-02-14 班 春节调休"))
+    note = forms.CharField(label=_("通知文号或网址"), max_length=200, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("year") and cleaned.get("lines"):
+            try:
+                cleaned["rows"] = parse_schedule(cleaned["lines"], cleaned["year"])
+            except forms.ValidationError as exc:
+                self.add_error("lines", exc)
+        return cleaned
+
+
 @admin.register(Holiday)
 class HolidayAdmin(SystemAdminEditable):
-    list_display = ["date", "name", "is_off_day", "year", "source", "note"]
+    """One day at a time, or a year's whole schedule at once (``services.holidays_enter``: one
+    trace entry for the schedule, then every provisional due date is recomputed)."""
+
+    list_display = ["date", "weekday", "name", "is_off_day", "year", "source", "note"]
     list_filter = ["year", "is_off_day", "source"]
     search_fields = ["name", "note"]
     date_hierarchy = "date"
+    change_list_template = "admin/deadlines/holiday/change_list.html"
+
+    @admin.display(description=_("星期"))
+    def weekday(self, obj):
+        return "一二三四五六日"[obj.date.weekday()]
+
+    def get_urls(self):
+        return [path("schedule/", self.admin_site.admin_view(self.schedule_view), name="deadlines_holiday_schedule"), *super().get_urls()]
+
+    def schedule_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied(_("只有系统管理员可以录入节假日安排"))
+        initial = {"year": timezone.localdate().year + 1}
+        form = ScheduleForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            year = form.cleaned_data["year"]
+            done = services.holidays_enter(year, form.cleaned_data["rows"], actor=request.user, note=form.cleaned_data["note"])
+            messages.success(request, _("已录入 %(year)d 年安排：新增 %(created)d 天，更新 %(updated)d 天；重新计算暂定期限 %(recomputed)d 个。")
+                             % {"year": year, **done})
+            return redirect(f"{reverse('admin:deadlines_holiday_changelist')}?year__exact={year}")
+        return render(request, "admin/deadlines/holiday/schedule.html", {
+            **self.admin_site.each_context(request), "form": form, "title": _("录入全年放假与调休安排"), "opts": self.model._meta})
 
     def save_model(self, request, obj, form, change):
         services.holiday_save(obj, actor=request.user, change=change)

@@ -29,7 +29,7 @@ def calendar_gaps_message(today: dt.date) -> str:
     gaps = calendar_gaps(today)
     if not gaps:
         return ""
-    return _("缺少以下年度的法定节假日安排：%(years)s。请系统管理员录入（见 docs/deadlines.md）。") % {
+    return _("缺少以下年度的法定节假日安排：%(years)s。请系统管理员在“系统管理 › 节假日与调休 › 录入全年安排”（/admin/deadlines/holiday/schedule/）录入。") % {
         "years": "、".join(str(y) for y in gaps)
     }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import update_wrapper
 
 from django.contrib import admin
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -48,7 +49,10 @@ class ZhijianAdminSite(admin.AdminSite):
         return self.denied(request)
 
     def logout(self, request, extra_context=None):
-        return HttpResponseRedirect(reverse("home"))  # signing out is the header's button (POST)
+        if request.method == "POST":  # the admin header's 注销 (a POST form, CSRF-checked)
+            auth_logout(request)
+            return HttpResponseRedirect(reverse("login"))
+        return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
 
     def password_change(self, request, extra_context=None):
         return HttpResponseRedirect(reverse("password_change"))

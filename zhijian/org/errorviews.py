@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.http import HttpResponseServerError
@@ -42,6 +42,10 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
+    reason = readable_reason(exception)
+    if reason and len(reason) <= 12 and not re.search(r"[。，；：！？,.;:!?]", reason):
+        # scoped lookups raise Http404(<model's verbose name>): "市场主体" → a sentence
+        exception = Http404(_("该%(thing)s不存在或不在您的辖区内。") % {"thing": reason})
     return _answer(request, 404, "404.html", "not_found", _("该页面不存在或不在您的辖区内。"), exception)
 
 
