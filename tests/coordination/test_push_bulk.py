@@ -223,3 +223,33 @@ def test_push_created_lists_each_item_once_per_department_and_county(rules, monk
         listed += [(it["item_id"], ev.payload["department_code"]) for it in items]
     want = sorted(PushItem.objects.values_list("id", "department__code"))
     assert sorted(listed) == want and len(want) > 7
+
+
+def test_the_register_loaded_at_switch_on_is_not_new_to_anyone(rules):
+    """A stock import (the existing register) pushes nothing and opens no first visit; the same
+    rows imported as new registrations do both."""
+    from zhijian.supervision.models import Task
+
+    rng = random.Random(11)
+    rows_before = (PushItem.objects.count(), Task.objects.count())
+    now = timezone.now()
+    stock = []
+    for i in range(12):
+        code, scope = SCOPES[i % len(SCOPES)]
+        credit = creditcode.generate(rng, "441900", "1")
+        name = f"东莞市存量商户{i}"
+        stock.append({
+            "credit_code": credit, "name": name, "name_grams": name_grams(name), "entity_type": creditcode.entity_type_of(credit),
+            "legal_type": "", "legal_rep": "李四", "capital": None, "capital_currency": "", "established_on": None, "approved_on": None,
+            "status": "active", "address": f"存量路{i}号", "division_code": VILLAGES[i % len(VILLAGES)], "grid_id": None, "lng": None,
+            "lat": None, "industry_code": code, "business_scope": scope, "warning": "", "version": 1, "created_at": now, "updated_at": now,
+        })
+    Importer(actor=None, stock=True)._write(stock)
+    drain()
+    event = Event.objects.filter(type="entity.imported").order_by("-id").first()
+    assert event.payload["stock"] is True and len(event.payload["created"]) == 12
+    assert (PushItem.objects.count(), Task.objects.count()) == rows_before
+    import_chunk(12, rng, tag="新")
+    drain()
+    assert PushItem.objects.count() > rows_before[0]
+    assert Task.objects.count() > rows_before[1]

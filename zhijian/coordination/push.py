@@ -314,6 +314,8 @@ RELEVANT_FIELDS = {"business_scope", "industry_code", "licence_types"}
 def _work_of(event) -> list[tuple[str, str, bool, dict | None]]:
     """(credit code, trigger, village?, snapshot) for each entity an ``entity.*`` event pushes."""
     if event.type == "entity.imported":
+        if event.payload.get("stock"):  # the existing register loaded at switch-on: nothing is new to anyone
+            return []
         created = list(event.payload.get("created") or [])
         updated = list(event.payload.get("updated") or [])
         new = set(created)

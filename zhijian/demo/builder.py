@@ -33,6 +33,7 @@ from zhijian.security.otp import ensure_device
 from . import history
 
 CITY = "370100"
+RECENT_MAX = 1000  # new registrations synced from the registration system in the demo's recent weeks
 CITY_NAME = "济南市"
 PASSWORD = "Zhijian-Demo-2026!"
 
@@ -100,11 +101,14 @@ def build(*, entities: int = 50_000, seed: int = 2026, progress=None, log=print)
     loading.load_laws()
     loading.load_checklists()
     _matters(bureaus)
-    stock = max(0, entities - history.NEW_REGISTRATIONS)  # the rest register over the last weeks (history)
-    log(f"生成 {stock} 户市场主体并通过导入流程写入（同时推送各部门）…")
-    path = _market_file(stock, seed)
-    summary = importer.Importer(progress=(lambda d, t: progress.update_to(d, t)) if hasattr(progress, "update_to") else None).run(path)
-    log(summary.line())
+    count = max(0, entities - history.NEW_REGISTRATIONS)  # the rest register over the last weeks (history)
+    recent = min(RECENT_MAX, max(20, count // 50))
+    log(f"生成 {count} 户市场主体：{count - recent} 户存量（启用时装入的登记库，不派首次走访、不推送部门），"
+        f"{recent} 户为登记系统同步来的新设立主体（首次走访并推送各部门）…")
+    stock_path, recent_path = _split(_market_file(count, seed), recent)
+    bar = (lambda d, t: progress.update_to(d, t)) if hasattr(progress, "update_to") else None
+    log(importer.Importer(progress=bar, stock=True).run(stock_path).line())
+    log(importer.Importer(progress=bar).run(recent_path).line())
     log("运行事件分发（各村首次走访：网格事项）…")
     log(f"已处理事件 {history.dispatch()} 条")
     log("近三周的工作：新设立登记、首次走访、日常检查任务、线索移交、部门签收…")
@@ -225,6 +229,23 @@ def _grid_staff(units) -> None:
         GridStaff.objects.get_or_create(grid=grid, user=User.objects.get(username=username), role=role)
     for username in ("grid1",):
         GridStaff.objects.get_or_create(grid=grid, user=User.objects.get(username=username), role="supervisor")
+
+
+def _split(path: Path, recent: int) -> tuple[Path, Path]:
+    """The market file cut in two: the register's stock, and its last ``recent`` rows as new registrations."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    cut = max(0, len(body) - recent)
+    out = []
+    for suffix, part in (("stock", body[:cut]), ("recent", body[cut:])):
+        p = path.with_name(f"{path.stem}_{suffix}.csv")
+        with open(p, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            w.writerows(part)
+        out.append(p)
+    return out[0], out[1]
 
 
 def _market_file(n: int, seed: int) -> Path:

@@ -147,8 +147,12 @@ class DivisionResolver:
 
 
 class Importer:
-    def __init__(self, *, actor=None, dry_run: bool = False, progress: Callable[[int, int], None] | None = None, job=None):
+    def __init__(self, *, actor=None, dry_run: bool = False, progress: Callable[[int, int], None] | None = None, job=None,
+                 stock: bool = False):
         self.actor = actor
+        # ``stock``: the existing register loaded when a bureau switches on. Its rows are not new
+        # registrations: the event says so, and no first visit or department push follows.
+        self.stock = stock
         self.dry_run = dry_run
         self.progress = progress
         self.job = job
@@ -375,7 +379,8 @@ class Importer:
             for r in new:
                 by_div.setdefault(r["division_code"][:6], []).append(r["credit_code"])
             updated_codes = [r["credit_code"] for _o, r, _d in changed]
-            events.emit("entity.imported", payload={"job": job_id, "created": [c for v in by_div.values() for c in v], "updated": updated_codes},
+            events.emit("entity.imported", payload={"job": job_id, "created": [c for v in by_div.values() for c in v], "updated": updated_codes,
+                                                          "stock": self.stock},
                         division_code=common_division([r["division_code"] for r in rows]), object_type="entities.importjob", object_id=str(job_id or ""))
 
     def _place(self, rows: list[dict]) -> None:

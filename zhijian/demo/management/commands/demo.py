@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {'':<11} 先试：{l.first_step}")
         admins = [l.username for l in logins if l.roles == str(RoleCode.SYSTEM_ADMIN.label)]
         if admins:
-            self.stdout.write(f"系统管理员：{'、'.join(admins)}（管理页面 /admin/：节假日、期限规则、检查清单、推送规则、用户）")
+            self.stdout.write(f"系统管理员：{'、'.join(admins)}（管理页面 /admin/：节假日（录入全年安排 /admin/deadlines/holiday/schedule/）、期限规则、检查清单、推送规则、用户）")
         # Deadlines that reach an unpublished year are refused, not guessed: say so before anyone clicks.
         warning = calendar_gaps_message(timezone.localdate())
         if warning:

@@ -12,6 +12,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path")
         parser.add_argument("--dry-run", action="store_true", help="只校验，不写入")
+        parser.add_argument("--stock", action="store_true",
+                            help="存量主体（启用系统时装入现有登记库）：不派首次走访，不推送部门")
         parser.add_argument("--errors", help="把逐行错误报告写到这个 CSV 文件")
 
     def handle(self, path, dry_run, errors, **opts):
