@@ -138,9 +138,15 @@ def looks_like_code(q: str) -> str | None:
 
 
 def filtered(user, *, division: str = "", grid=None, industry: str = "", entity_type: str = "", status: str = ""):
-    qs = MarketEntity.objects.scoped(user)
-    if division:
-        qs = qs.filter(division_code__startswith=division)
+    prefixes = jurisdiction_of(user)
+    if division and any(division.startswith(p) for p in prefixes):
+        # A division inside the jurisdiction implies it: one prefix condition, not two (the planner
+        # multiplies the two selectivities and then picks a plan for 84 rows when there are 21,000).
+        qs = MarketEntity.objects.filter(division_code__startswith=division)
+    else:
+        qs = MarketEntity.objects.scoped(user)
+        if division:
+            qs = qs.filter(division_code__startswith=division)
     if grid:
         qs = qs.filter(grid_id=grid)
     if industry:

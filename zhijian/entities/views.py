@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import F
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -9,7 +10,7 @@ from django.views.decorators.http import require_GET
 from zhijian.core import exports as core_exports
 from zhijian.core.api import CODE_NAMES, name_of
 from zhijian.core.errors import ApplicationError
-from zhijian.core.paging import Page, page_number, paged
+from zhijian.core.paging import Page, capped_count, page_number, paged
 from zhijian.geo.geometry import parse_bbox
 from zhijian.geo.models import Grid
 from zhijian.org.choices import REGISTRY_WRITERS
@@ -21,6 +22,8 @@ from .names import industry_names
 
 PER_PAGE = 50
 SEARCH_CAP = 1000  # a name search counts its matches up to this; beyond, it asks for a narrower search
+COUNT_CAP = 20_000  # filters the tally does not key (industry, grid, a village) are counted up to this
+SORT_BELOW = 50_000  # lists up to this size are sorted from their filter's index (``_newest_first``)
 
 
 def _list_filters(request):
@@ -47,11 +50,13 @@ def entity_list(request):
         params = {k: v for k, v in request.GET.items() if k != "page" and v != ""}
         page = Page(rows=rows, number=number, per_page=PER_PAGE, total=total, exact=len(ids) <= SEARCH_CAP, params=params)
     else:
-        qs = queries.filtered(user, **filters).select_related("grid").order_by("-id")
+        qs = queries.filtered(user, **filters).select_related("grid")
         if tally.answers(filters, user):
-            page = paged(request, qs, per_page=PER_PAGE, cap=0, total=lambda: tally.count(user, **filters))
+            total = tally.count(user, **filters)
+            page = paged(request, _newest_first(qs, total), per_page=PER_PAGE, cap=0, total=lambda: total)
         else:
-            page = paged(request, qs, per_page=PER_PAGE)
+            counted = capped_count(qs, COUNT_CAP)
+            page = paged(request, _newest_first(qs, counted if counted <= COUNT_CAP else SORT_BELOW + 1), per_page=PER_PAGE, cap=COUNT_CAP)
     grid = Grid.objects.scoped(user).filter(pk=filters["grid"]).first() if filters.get("grid") else None
     industries = industry_names({e.industry_code for e in page.rows if e.industry_code})
     for e in page.rows:
@@ -60,6 +65,16 @@ def entity_list(request):
         "form": form, "page": page, "fuzzy": fuzzy, "q": q, "grid": grid, "query": request.GET.urlencode(),
         "without_grid": _without(request, "grid"),
     })
+
+
+def _newest_first(qs, total: int):
+    """Newest first. A list of a few thousand (a town, an industry in a county) is read through its
+    filter's index and sorted (``id + 0`` keeps the planner from walking the whole primary key
+    backwards looking for them, its choice when it underestimates a division prefix); a large one
+    walks the primary key, where the first page is found at once."""
+    if total <= SORT_BELOW:
+        return qs.order_by((F("id") + 0).desc())
+    return qs.order_by("-id")
 
 
 def _without(request, key):
