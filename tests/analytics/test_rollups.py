@@ -178,3 +178,22 @@ def test_stats_page_after_refresh(world, client):
     assert r.status_code == 200
     unit = next(t for t in r.context["tables"] if t.slug == "task-unit")
     assert unit.total["total"] == 6
+
+
+def test_push_stats_from_the_rollup_equal_live(world):
+    from tests.analytics.conftest import push
+    from tests.factories import make_entity
+
+    # One item pushed today (counted live) next to the rolled-up days.
+    push(make_entity("441900003002"), world.health, world.catering, timezone.now(), "claimed", claimed=timezone.now())
+    now = timezone.now()
+    rollups.refresh(now)
+    for start, end in RANGES:
+        rng = queries.parse_range(start, end)
+        for user in (world.leader, world.dispatcher, world.jinan_leader, world.health_clerk):
+            for group in queries.PUSH_GROUPS:
+                for period in (queries.PERIODS if group == "period" else ("day",)):
+                    assert queries.push_day_rows(user, rng, now) is not None
+                    rolled = queries.push_stats(user, rng, group=group, period=period, now=now)
+                    live = queries.push_stats(user, rng, group=group, period=period, now=now, live=True)
+                    assert rolled == live, (start, end, user.username, group, period)

@@ -112,3 +112,29 @@ class TaskDay(models.Model):
         verbose_name = _("任务日汇总")
         verbose_name_plural = _("任务日汇总")
         indexes = [models.Index(fields=["day"], name="taskday_day")]
+
+
+class PushDay(models.Model):
+    """Pushed items by the day they were pushed, department, matter, town and state, with the sums
+    the statistics page needs (claimed, late as of the refresh, durations); rebuilt by the sweep,
+    read for every day before today (today is counted live)."""
+
+    day = models.DateField(_("推送日期"))
+    department_id = models.BigIntegerField(_("部门"), null=True)
+    matter_id = models.BigIntegerField(_("监管事项"), null=True)
+    area = models.CharField(_("区划（至乡镇）"), max_length=12)
+    state = models.CharField(_("状态"), max_length=16)
+    n = models.IntegerField(default=0)
+    claimed = models.IntegerField(default=0)
+    late = models.IntegerField(default=0)
+    claim_n = models.IntegerField(default=0)
+    claim_seconds = models.FloatField(default=0)
+    finish_n = models.IntegerField(default=0)
+    finish_seconds = models.FloatField(default=0)
+    wd_n = models.IntegerField(default=0)
+    wd_sum = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("推送日汇总")
+        verbose_name_plural = _("推送日汇总")
+        indexes = [models.Index(fields=["day"], name="pushday_day")]

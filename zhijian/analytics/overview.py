@@ -348,9 +348,11 @@ def activity(scope: Scope, w: Window) -> list[dict]:
     """Today's and this week's work done: inspections and problems, pushes claimed, visits, warnings,
     tasks registered and archived."""
     since_week, since_today = w.since("week"), w.since("today")
-    t = tasks(scope).filter(Q(created_at__gte=since_week) | Q(closed_at__gte=since_week)).order_by().aggregate(
-        new_today=Count("id", filter=Q(created_at__gte=since_today)), new_week=Count("id", filter=Q(created_at__gte=since_week)),
-        closed_today=Count("id", filter=Q(closed_at__gte=since_today)), closed_week=Count("id", filter=Q(closed_at__gte=since_week)))
+    # Two range scans (each on its own index: task_created, task_closed) rather than one OR.
+    t = tasks(scope).filter(created_at__gte=since_week).order_by().aggregate(
+        new_today=Count("id", filter=Q(created_at__gte=since_today)), new_week=Count("id"))
+    t.update(tasks(scope).filter(closed_at__gte=since_week).order_by().aggregate(
+        closed_today=Count("id", filter=Q(closed_at__gte=since_today)), closed_week=Count("id")))
     i = inspections(scope).filter(kind_q("inspection", w, period="week")).order_by().aggregate(
         today=Count("id", filter=Q(finished_at__gte=since_today)), week=Count("id"),
         p_today=Count("id", filter=Q(finished_at__gte=since_today, conclusion__in=PROBLEM_CONCLUSIONS)),

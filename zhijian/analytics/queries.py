@@ -20,14 +20,15 @@ from django.utils.translation import gettext as _
 from zhijian.coordination import queries as coordination_queries
 from zhijian.coordination.choices import OPEN_PUSH_STATES, PushState
 from zhijian.geo.models import Division
-from zhijian.org.models import Bureau
+from zhijian.coordination.models import SupervisionMatter
+from zhijian.org.models import Bureau, Department
 from zhijian.grid.choices import OPEN_STATES as OPEN_CASE_STATES, CaseState, ItemType, WarningLevel
 from zhijian.grid.models import GridCase, Warning
 from zhijian.supervision.choices import OPEN_STATES as OPEN_TASK_STATES, TaskSource, TaskState
 from zhijian.supervision.models import Task
 
 from . import rollups, workcal
-from .models import STATS_AREA_LENGTH, TaskDay, WorkdayOrdinal
+from .models import STATS_AREA_LENGTH, PushDay, TaskDay, WorkdayOrdinal
 
 PUSH_GROUPS = ("department", "town", "matter", "period")
 PERIODS = ("day", "week", "month")
@@ -145,9 +146,14 @@ def push_items(user, rng: DateRange):
     return coordination_queries.push_items(user).filter(rng.q("created_at"))
 
 
+def push_overdue_q(now: dt.datetime) -> Q:
+    """Open past its due time, or finished after it."""
+    return Q(state__in=OPEN_PUSH_STATES, due_at__lt=now) | Q(state=PushState.FINISHED, finished_at__gt=F("due_at"))
+
+
 def _push_metrics(now: dt.datetime) -> dict:
     finished = Q(state=PushState.FINISHED)
-    overdue = Q(state__in=OPEN_PUSH_STATES, due_at__lt=now) | Q(finished, finished_at__gt=F("due_at"))
+    overdue = push_overdue_q(now)
     return {
         "pushed": Count("id"),
         "claimed": Count("id", filter=Q(claimed_at__isnull=False)),
@@ -174,11 +180,97 @@ def _push_row(key, label, agg: dict) -> dict:
     }
 
 
-def push_stats(user, rng: DateRange, *, group: str, period: str = "day", now: dt.datetime | None = None) -> dict:
-    """Push figures grouped by department, town, matter or period: ``{"rows": [...], "total": {...}}``."""
+PUSH_SUMS = ("n", "claimed", "late", "claim_n", "claim_seconds", "finish_n", "finish_seconds", "wd_n", "wd_sum")
+PUSH_KEYS = ("day", "department_id", "matter_id", "area", "state")
+
+
+def push_day_rows(user, rng: DateRange, now: dt.datetime) -> list[dict] | None:
+    """Rows (day, department, matter, town, state and the sums of ``PushDay``) for the range: the
+    rollup for the days before today, today's items counted live; None when the rollup cannot answer."""
+    today = timezone.localdate(now)
+    if rollups.run(rollups.PUSH_DAYS, today=today) is None or not rollups.answers(user):
+        return None
+    rows = []
+    last_closed = min(rng.end, today - dt.timedelta(days=1))
+    if rng.start <= last_closed:
+        stored = rollups.scoped(PushDay.objects.filter(day__gte=rng.start, day__lte=last_closed), user, department=True)
+        rows += list(stored.order_by().values(*PUSH_KEYS).annotate(**{k: Sum(k) for k in PUSH_SUMS}))
+    if rng.start <= today <= rng.end:
+        rows += list(rollups.push_day_queryset(now, base=push_items(user, DateRange(today, today))))
+    return rows
+
+
+def _push_fold(rows: list[dict]) -> dict:
+    def avg(seconds, n):
+        return dt.timedelta(seconds=sum(float(r[seconds]) for r in rows) / n) if n else None
+
+    claim_n, finish_n, wd_n = (sum(r[k] for r in rows) for k in ("claim_n", "finish_n", "wd_n"))
+    by_state = {}
+    for r in rows:
+        by_state[r["state"]] = by_state.get(r["state"], 0) + r["n"]
+    return {
+        "pushed": sum(by_state.values()), "claimed": sum(r["claimed"] for r in rows),
+        "done": by_state.get(PushState.FINISHED, 0), "open": sum(by_state.get(s, 0) for s in OPEN_PUSH_STATES),
+        "returned": by_state.get(PushState.RETURNED, 0), "reassigned": by_state.get(PushState.REASSIGNED, 0),
+        "overdue": sum(r["late"] for r in rows),
+        "claim_avg": avg("claim_seconds", claim_n), "finish_avg": avg("finish_seconds", finish_n),
+        "finish_wd_avg": sum(r["wd_sum"] for r in rows) / wd_n if wd_n else None,
+    }
+
+
+def _push_stats_rolled(rows: list[dict], group: str, period: str) -> dict:
+    by: dict = {}
+    out = []
+    if group in ("department", "matter"):
+        field = f"{group}_id"
+        for r in rows:
+            by.setdefault(r[field], []).append(r)
+        model = Department if group == "department" else SupervisionMatter
+        names = dict(model.objects.filter(pk__in=[k for k in by if k is not None]).values_list("pk", "name"))
+        nulls_first = connection.features.nulls_order_largest is False
+
+        def order(pk):
+            name = names.get(pk)
+            return ((name is None) != nulls_first, name or "", pk or 0)
+
+        out = [_push_row(pk, names.get(pk), _push_fold(by[pk])) for pk in sorted(by, key=order)]
+    elif group == "town":
+        for r in rows:
+            by.setdefault(r["area"][:TOWN_CODE_LENGTH], []).append(r)
+        names = dict(Division.objects.filter(code__in=list(by)).values_list("code", "name"))
+        out = [_push_row(town, names.get(town) or town, _push_fold(by[town])) for town in sorted(by)]
+    else:
+        if period not in PERIODS:
+            raise ValueError(period)
+        for r in rows:
+            day = r["day"]
+            key = day - dt.timedelta(days=day.weekday()) if period == "week" else day.replace(day=1) if period == "month" else day
+            by.setdefault(key, []).append(r)
+        for key in sorted(by):
+            k, label = _period_label(key, period)
+            out.append(_push_row(k, label, _push_fold(by[key])))
+    return {"group": group, "period": period, "rows": out, "total": _push_row("", _("合计"), _push_fold(rows))}
+
+
+def push_stats(user, rng: DateRange, *, group: str, period: str = "day", now: dt.datetime | None = None,
+               live: bool = False, memo: dict | None = None) -> dict:
+    """Push figures grouped by department, town, matter or period: ``{"rows": [...], "total": {...}}``;
+    from the daily rollup plus today's items live (``live=True``, or a rollup that cannot answer:
+    counted from the table)."""
     if group not in PUSH_GROUPS:
         raise ValueError(group)
     now = now or timezone.now()
+    if live:
+        rows = None
+    elif memo is not None:  # one read of the rollup for the page's four push tables
+        key = ("push", rng, now)
+        if key not in memo:
+            memo[key] = push_day_rows(user, rng, now)
+        rows = memo[key]
+    else:
+        rows = push_day_rows(user, rng, now)
+    if rows is not None:
+        return _push_stats_rolled(rows, group, period)
     _ensure_calendar(rng)
     qs = push_items(user, rng).order_by()
     metrics = _push_metrics(now)
@@ -312,14 +404,23 @@ def _task_stats_rolled(rows: list[dict], group: str) -> dict:
     return {"group": group, "rows": out, "total": _task_row("", _("合计"), _fold(rows))}
 
 
-def task_stats(user, rng: DateRange, *, group: str, today: dt.date | None = None, live: bool = False) -> dict:
+def task_stats(user, rng: DateRange, *, group: str, today: dt.date | None = None, live: bool = False,
+               memo: dict | None = None) -> dict:
     """Supervision tasks grouped by ``state``, ``source`` or ``unit`` (the 承办机构): from the
     daily rollup for the days before today plus today's tasks live; ``live=True`` (or a rollup
     that cannot answer) counts the range from the tasks table."""
     today = today or timezone.localdate()
     if group not in ("state", "source", "unit"):
         raise ValueError(group)
-    rows = None if live else task_day_rows(user, rng, today)
+    if live:
+        rows = None
+    elif memo is not None:  # one read of the rollup for the page's three task tables
+        key = ("task", rng, today)
+        if key not in memo:
+            memo[key] = task_day_rows(user, rng, today)
+        rows = memo[key]
+    else:
+        rows = task_day_rows(user, rng, today)
     if rows is not None:
         return _task_stats_rolled(rows, group)
     _ensure_calendar(rng)
@@ -371,7 +472,11 @@ def grid_stats(user, rng: DateRange, *, today: dt.date | None = None) -> dict:
                 "overdue_rate": _rate(agg["overdue"], agg["total"]), "finish_hours": _hours(agg["finish_avg"])}
 
     rows = [row(v, str(labels[v]), counted[v]) for v in CaseState.values if v in counted]
-    return {"group": "state", "rows": rows, "total": row("", _("合计"), qs.aggregate(**metrics))}
+    # The total from the grouped rows (no second pass): the average is over closed cases only, all
+    # in the closed group.
+    closed = counted.get(CaseState.CLOSED, {}).get("finish_avg")
+    total = {k: sum(r[k] for r in counted.values()) for k in ("total", "overdue", "warned")} | {"finish_avg": closed}
+    return {"group": "state", "rows": rows, "total": row("", _("合计"), total)}
 
 
 # --- C7: efficiency watch -----------------------------------------------------------------------

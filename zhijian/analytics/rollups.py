@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from zhijian.clues.choices import ClueState
 from zhijian.clues.models import Clue
+from zhijian.coordination.choices import PushState
 from zhijian.coordination.models import PushItem
 from zhijian.core.scoping import jurisdiction_of, scope_q
 from zhijian.grid.models import GridCase, Visit, Warning
@@ -35,12 +36,13 @@ from zhijian.supervision.choices import OPEN_STATES as OPEN_TASK_STATES, TaskSta
 from zhijian.supervision.models import Task
 
 from . import workcal
-from .models import AREA_LENGTH, STATS_AREA_LENGTH, DayCount, OpenWork, RollupRun, TaskDay
+from .models import AREA_LENGTH, STATS_AREA_LENGTH, DayCount, OpenWork, PushDay, RollupRun, TaskDay
 
 log = logging.getLogger(__name__)
 
 OPEN_WORK = "open_work"
 TASK_DAYS = "task_days"
+PUSH_DAYS = "push_days"
 DAY_COUNTS = "day_counts"
 MEASURES = ("open_n", "soon_n", "overdue_n", "claim_n", "feedback_n", "verifying_n")
 TREND_SERIES = ("task_new", "task_closed", "inspections", "visits", "warnings")
@@ -176,6 +178,46 @@ def refresh_task_days(now: dt.datetime | None = None) -> int:
     return rows
 
 
+def push_day_queryset(now: dt.datetime, *, until: dt.datetime | None = None, base=None):
+    """Pushed items (``base``, default all) grouped by push day, department, matter, town and state,
+    with the statistics sums (late as of ``now``)."""
+    # queries imports this module's readers; the metric definitions live there (one definition).
+    from .queries import push_overdue_q, workdays_between
+
+    finished = Q(state=PushState.FINISHED)
+    claimed = Q(claimed_at__isnull=False)
+    qs = (PushItem.objects.all() if base is None else base).order_by()
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
+    return (qs.annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()), area=area())
+            .values("day", "department_id", "matter_id", "area", "state")
+            .annotate(n=Count("id"), claimed=Count("id", filter=claimed), late=Count("id", filter=push_overdue_q(now)),
+                      claim_n=Count("id", filter=claimed),
+                      claim_seconds=Coalesce(Sum(Seconds(F("claimed_at"), F("created_at")), filter=claimed), 0.0),
+                      finish_n=Count("id", filter=finished),
+                      finish_seconds=Coalesce(Sum(Seconds(F("finished_at"), F("created_at")), filter=finished), 0.0),
+                      wd_n=Count(workdays_between("finished_at", "created_at"), filter=finished),
+                      wd_sum=Coalesce(Sum(workdays_between("finished_at", "created_at"), filter=finished), 0)))
+
+
+def refresh_push_days(now: dt.datetime | None = None) -> int:
+    """Every day before today, rebuilt (an item pushed long ago is still claimed and finished)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    started = time.perf_counter()
+    first = PushItem.objects.order_by("created_at").values_list("created_at", flat=True).first()
+    if first is not None:
+        workcal.ensure(timezone.localdate(first), today)
+    midnight = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+    with transaction.atomic():
+        PushDay.objects.all().delete()
+        cols = ("day", "department_id", "matter_id", "area", "state", "n", "claimed", "late", "claim_n", "claim_seconds",
+                "finish_n", "finish_seconds", "wd_n", "wd_sum")
+        rows = _insert(PushDay, {k: k for k in cols}, push_day_queryset(now, until=midnight))
+        _mark(PUSH_DAYS, now, started, rows)
+    return rows
+
+
 def trend_querysets(first: dt.date, until: dt.date) -> dict:
     """Per trend series, rows (day, bureau_id, area, n) for local days first … until-1."""
     from .overview import DONE_INSPECTIONS  # the overview defines which inspections count as done
@@ -221,15 +263,16 @@ def refresh_day_counts(now: dt.datetime | None = None, *, days: int = 31) -> int
 
 
 FAST = (OPEN_WORK, DAY_COUNTS)  # every minute
-SLOW = (TASK_DAYS,)  # every ten minutes (a pass over every task)
+SLOW = (TASK_DAYS, PUSH_DAYS)  # every ten minutes (a pass over every task and pushed item)
 
 
 def refresh(now: dt.datetime | None = None, *, names=FAST + SLOW) -> str:
     """The named rollups, each in its own transaction; returns a one-line summary with durations."""
     now = now or timezone.now()
     out = []
-    funcs = {OPEN_WORK: refresh_open_work, DAY_COUNTS: refresh_day_counts, TASK_DAYS: refresh_task_days}
-    labels = {OPEN_WORK: _("在办工作汇总"), DAY_COUNTS: _("每日趋势汇总"), TASK_DAYS: _("任务日汇总")}
+    funcs = {OPEN_WORK: refresh_open_work, DAY_COUNTS: refresh_day_counts, TASK_DAYS: refresh_task_days,
+             PUSH_DAYS: refresh_push_days}
+    labels = {OPEN_WORK: _("在办工作汇总"), DAY_COUNTS: _("每日趋势汇总"), TASK_DAYS: _("任务日汇总"), PUSH_DAYS: _("推送日汇总")}
     for name, func in ((n, funcs[n]) for n in names):
         t = time.perf_counter()
         rows = func(now)

@@ -99,13 +99,15 @@ def chart(table: Table) -> dict | None:
     }
 
 
-def build(slug: str, user, rng: queries.DateRange, *, period: str = "day") -> Table:
+def build(slug: str, user, rng: queries.DateRange, *, period: str = "day", memo: dict | None = None) -> Table:
+    """One table; ``memo`` (a dict shared by the tables of one page) reads each rollup once."""
     title, first, columns = TABLES[slug]
     kind, _sep, group = slug.partition("-")
     if kind == "push":
-        data = queries.push_stats(user, rng, group=group, period=period)
+        now = memo.setdefault("now", queries.timezone.now()) if memo is not None else None
+        data = queries.push_stats(user, rng, group=group, period=period, now=now, memo=memo)
     elif kind == "task":
-        data = queries.task_stats(user, rng, group=group)
+        data = queries.task_stats(user, rng, group=group, memo=memo)
     elif kind == "grid":
         data = queries.grid_stats(user, rng)
     else:
