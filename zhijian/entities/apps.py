@@ -11,7 +11,7 @@ class EntitiesConfig(AppConfig):
         # Signals are wired here, once the models exist (the tally imports them).
         from django.db.models.signals import post_delete
 
-        from . import tally
+        from . import exports, tally  # noqa: F401  exports registers the registry's exporter
         from .models import MarketEntity
 
         post_delete.connect(tally.on_delete, sender=MarketEntity, dispatch_uid="entities.tally.on_delete")
