@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.conf import settings
+from django.views.generic import RedirectView
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -12,6 +14,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "zhijian/favicon.svg", permanent=True)),
     path("", project_views.home, name="home"),
     path("accounts/", include("zhijian.org.urls")),
     path("security/", include("zhijian.security.urls")),
