@@ -399,8 +399,17 @@ def child_units(scope: Scope) -> list[Bureau]:
     if scope.division:
         candidates = [b for b in candidates if any(p.startswith(scope.division.code) or scope.division.code.startswith(p)
                                                    for p in prefixes[b.pk])]
-    return [b for b in candidates if not any(
-        o.pk != b.pk and inside(prefixes[b.pk], prefixes[o.pk]) and not inside(prefixes[o.pk], prefixes[b.pk]) for o in candidates)]
+    # Keep the outermost: drop a candidate lying strictly inside another (only a candidate with a
+    # shorter prefix can contain it, so compare against those).
+    shortest = {b.pk: min(len(p) for p in prefixes[b.pk]) for b in candidates}
+    kept = []
+    for b in candidates:
+        mine = prefixes[b.pk]
+        outer_ones = [prefixes[o.pk] for o in candidates if shortest[o.pk] < shortest[b.pk] or (
+            shortest[o.pk] == shortest[b.pk] and o.pk != b.pk)]
+        if not any(inside(mine, o) and not inside(o, mine) for o in outer_ones):
+            kept.append(b)
+    return kept
 
 
 def _members(scope: Scope, units: list[Bureau]) -> dict[int, set[int]]:

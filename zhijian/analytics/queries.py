@@ -184,9 +184,10 @@ PUSH_SUMS = ("n", "claimed", "late", "claim_n", "claim_seconds", "finish_n", "fi
 PUSH_KEYS = ("day", "department_id", "matter_id", "area", "state")
 
 
-def push_day_rows(user, rng: DateRange, now: dt.datetime) -> list[dict] | None:
-    """Rows (day, department, matter, town, state and the sums of ``PushDay``) for the range: the
-    rollup for the days before today, today's items counted live; None when the rollup cannot answer."""
+def push_day_rows(user, rng: DateRange, now: dt.datetime, keys=PUSH_KEYS) -> list[dict] | None:
+    """Rows (``keys`` — of day, department, matter, town, state — and the sums of ``PushDay``) for
+    the range: the rollup for the days before today, today's items counted live (with every key);
+    None when the rollup cannot answer."""
     today = timezone.localdate(now)
     if rollups.run(rollups.PUSH_DAYS, today=today) is None or not rollups.answers(user):
         return None
@@ -194,7 +195,7 @@ def push_day_rows(user, rng: DateRange, now: dt.datetime) -> list[dict] | None:
     last_closed = min(rng.end, today - dt.timedelta(days=1))
     if rng.start <= last_closed:
         stored = rollups.scoped(PushDay.objects.filter(day__gte=rng.start, day__lte=last_closed), user, department=True)
-        rows += list(stored.order_by().values(*PUSH_KEYS).annotate(**{k: Sum(k) for k in PUSH_SUMS}))
+        rows += list(stored.order_by().values(*keys).annotate(**{k: Sum(k) for k in PUSH_SUMS}))
     if rng.start <= today <= rng.end:
         rows += list(rollups.push_day_queryset(now, base=push_items(user, DateRange(today, today))))
     return rows
@@ -262,13 +263,13 @@ def push_stats(user, rng: DateRange, *, group: str, period: str = "day", now: dt
     now = now or timezone.now()
     if live:
         rows = None
-    elif memo is not None:  # one read of the rollup for the page's four push tables
-        key = ("push", rng, now)
+    else:  # grouped in the database by the one key this table needs (and the state)
+        keys = ({"department": "department_id", "matter": "matter_id", "town": "area", "period": "day"}[group], "state")
+        memo = {} if memo is None else memo
+        key = ("push", rng, now, keys)
         if key not in memo:
-            memo[key] = push_day_rows(user, rng, now)
+            memo[key] = push_day_rows(user, rng, now, keys)
         rows = memo[key]
-    else:
-        rows = push_day_rows(user, rng, now)
     if rows is not None:
         return _push_stats_rolled(rows, group, period)
     _ensure_calendar(rng)
