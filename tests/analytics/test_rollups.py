@@ -197,3 +197,24 @@ def test_push_stats_from_the_rollup_equal_live(world):
                     rolled = queries.push_stats(user, rng, group=group, period=period, now=now)
                     live = queries.push_stats(user, rng, group=group, period=period, now=now, live=True)
                     assert rolled == live, (start, end, user.username, group, period)
+
+
+def test_unit_board_header_from_the_rollup_equals_live(ow, client):
+    from zhijian.supervision import queries as task_queries
+
+    rollups.refresh()
+    filters = [task_queries.TaskFilter(), task_queries.TaskFilter(due="overdue"), task_queries.TaskFilter(state="all"),
+               task_queries.TaskFilter(bureau=ow.s2.pk), task_queries.TaskFilter(division="441900003")]
+    for f in filters:
+        rolled = task_queries.unit_board(ow.leader, f)
+        live = task_queries.unit_board(ow.leader, f, live=True)
+        assert rolled["counts_as_of"] is not None and live["counts_as_of"] is None
+        for key in ("counts", "total", "open_total", "archived", "overdue"):
+            assert rolled[key] == live[key], (f, key)
+    # With a filter the rollup does not key, the header is counted now.
+    assert task_queries.unit_board(ow.leader, task_queries.TaskFilter(source="complaint"))["counts_as_of"] is None
+    client.force_login(ow.leader)
+    for query, n in (("due=overdue", 2), ("due=soon", 1)):
+        r = client.get("/tasks/unit/?" + query)
+        assert r.status_code == 200 and r.context["page"].total == n, query
+        assert "计数更新于" in r.content.decode()
