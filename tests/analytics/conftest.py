@@ -149,8 +149,3 @@ def build_world():
 def world(db):
     return build_world()
 
-
-@pytest.fixture(autouse=True)
-def _fresh_overview(settings):
-    """Every render of the leader overview computes its figures (no reuse between tests)."""
-    settings.OVERVIEW_CACHE_SECONDS = 0
