@@ -166,13 +166,14 @@ class Crawler:
             inflight.discard(resp.request)
             if resp.request.is_navigation_request() and resp.request.frame == page.main_frame:
                 return  # the page's own status is judged below
-            if resp.status >= 400 and not resp.url.endswith("/favicon.ico"):
+            if resp.status >= 400:
                 note(f"子请求失败 {resp.status} {resp.request.method} {resp.url}")
 
         def on_failed(req):
             inflight.discard(req)
-            if req.failure and "ERR_ABORTED" in req.failure and req.resource_type in ("fetch", "xhr", "document"):
-                return  # cut short by the next navigation
+            if req.failure and "ERR_ABORTED" in req.failure and (
+                    req.resource_type in ("fetch", "xhr", "document") or req.url.endswith("/favicon.svg")):
+                return  # cut short by the next navigation (the icon loads after the page and is dropped with it)
             note(f"子请求失败 {req.failure} {req.method} {req.url}")
 
         page.on("console", on_console)

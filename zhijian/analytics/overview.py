@@ -517,9 +517,14 @@ def by_area(scope: Scope, w: Window) -> list[dict]:
     else:
         live(codes)
     out = []
+    top = min(d.level for d in divisions)
     for d in divisions:
         sub = Scope(user=scope.user, bureau=scope.bureau, division=d, bureau_ids=scope.bureau_ids)
         t, c = t_by.get(d.code, {}), c_by.get(d.code, {})
+        if d.level > top and not (t.get("open") or c.get("open")):
+            # Villages filed straight under a city or county (a quirk of the reference data, e.g.
+            # 济南高新区's) show only when they hold open work: not as a page of empty rows.
+            continue
         out.append({
             "code": d.code, "name": d.name, "drill": overview_link(scope, division=d.code),
             "tasks_open": figure(t.get("open", 0), board_link(sub)),

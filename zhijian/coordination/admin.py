@@ -6,6 +6,7 @@ them). Codes are shown with their names: industries by 国民经济行业 name, 
 """
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from zhijian.deadlines.models import DeadlineRule
@@ -57,7 +58,7 @@ class MatterAdmin(admin.ModelAdmin):
     list_display = ("name", "principle", "department_names", "deadline_rule_name", "deadline_hours", "active")
     list_filter = ("principle", "active")
     search_fields = ("name", "code")
-    filter_horizontal = ("departments",)
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
     inlines = [RuleInline]
     MATTER_FIELDS = ("code", "name", "principle", "legal_basis", "deadline_rule", "deadline_hours", "active")
 

@@ -42,6 +42,7 @@ class PushAction(models.TextChoices):
 
 # Trace actions of the push services besides the push item's procedure steps (registered in apps.ready()).
 TRACE_ACTIONS = {
+    "push.overdue": _("推送事项逾期"), "push.rule_changed": _("推送规则变更"),
     "push.created": _("推送事项"), "push.replayed": _("重新推送"), "push.rule_saved": _("保存推送规则"),
     "push.matter_saved": _("保存监管事项"),
 }

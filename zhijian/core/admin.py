@@ -2,9 +2,34 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _, ngettext
 
-from . import webhooks
+from . import trace, webhooks
+from .api import name_of
 from .errors import ApplicationError
 from .models import Delivery, DeliveryAttempt, Event, SigningKey, TraceChain, TraceEntry, WebhookSubscription
+
+
+def coded(field: str, description, *, kind: str | None = None):
+    """An admin column showing the name of the reference code held in ``field`` (never the code):
+    ``list_display = [coded("division_code", _("区划")), …]``. ``kind`` is the registered code kind
+    (``core.api.register_code_names``) when it differs from the field's name."""
+
+    @admin.display(description=description, ordering=field)
+    def column(obj):
+        return name_of(kind or field, getattr(obj, field)) or "—"
+
+    column.__name__ = f"{field}_name"
+    return column
+
+
+def labelled(field: str, description, label=trace.action_label):
+    """An admin column showing ``label(value)`` for a dotted code (trace actions, event types)."""
+
+    @admin.display(description=description, ordering=field)
+    def column(obj):
+        return label(getattr(obj, field))
+
+    column.__name__ = f"{field}_label"
+    return column
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -22,7 +47,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(TraceEntry)
 class TraceEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "occurred_at", "actor_label", "action", "object_type", "object_id", "division_code", "chain", "seq"]
+    list_display = ["id", "occurred_at", "actor_label", labelled("action", _("操作")),
+                    labelled("object_type", _("对象"), trace.object_type_label), "object_id", coded("division_code", _("区划")),
+                    "chain", "seq"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_id", "actor_label", "division_code"]
 
@@ -52,8 +79,10 @@ def _replay(modeladmin, request, queryset, service, param):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["id", "type", "division_code", "object_type", "object_id", "state", "attempts", "created_at", "dispatched_at"]
-    list_filter = ["state", "type"]
+    list_display = ["id", labelled("type", _("事件")), coded("division_code", _("区划")),
+                    labelled("object_type", _("对象"), trace.object_type_label), "object_id", "state", "attempts", "created_at",
+                    "dispatched_at"]
+    list_filter = ["state"]
     search_fields = ["object_id", "division_code"]
     actions = ["replay"]
 

@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 
 from . import events, idempotency, trace
@@ -156,6 +157,9 @@ class Procedure:
         self.trace_action = self.trace_action or self.event_prefix
         PROCEDURES[self.name] = self
         trace.register_procedure_labels(trace_action=self.trace_action, name=self.name, noun=self.noun, actions=self.actions)
+        # The events a step emits read like the step ("任务：受领"), on the event screens too.
+        trace.register_action_labels({self.event_name(a.value): format_lazy("{}：{}", self.noun, a.label) for a in self.actions
+                                      if self.event_name(a.value) not in trace.ACTION_LABELS})
 
     # --- vocabulary -----------------------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from django.utils import timezone
 
+from zhijian.core import trace
+from zhijian.core.admin import coded, labelled
 from zhijian.security.roles import is_system_admin
 
 from . import services
@@ -155,7 +157,7 @@ class HolidayAdmin(SystemAdminEditable):
 
 @admin.register(DeadlineRule)
 class DeadlineRuleAdmin(SystemAdminEditable):
-    list_display = ["name", "code", "version", "amount", "unit", "effective_from", "effective_to", "confirmed"]
+    list_display = ["name", "version", "amount", "unit", "effective_from", "effective_to", "confirmed"]
     list_filter = ["unit", "kind", "confirmed"]
     search_fields = ["code", "name", "legal_basis"]
     fieldsets = [
@@ -183,10 +185,16 @@ class DocumentSequenceAdmin(ReadOnly):
 
 @admin.register(Clock)
 class ClockAdmin(ReadOnly):
-    list_display = ["procedure", "object_id", "name", "rule_code", "rule_version", "started_on", "due_on", "provisional", "state",
-                    "overdue", "division_code"]
-    list_filter = ["state", "provisional", "overdue", "procedure"]
+    list_display = [labelled("procedure", _("事项类型"), trace.object_type_label), "object_id", "clock_name",
+                    coded("rule_code", _("期限规则")), "rule_version", "started_on", "due_on", "provisional", "state", "overdue",
+                    coded("division_code", _("区划"))]
+    list_filter = ["state", "provisional", "overdue"]
     search_fields = ["procedure", "rule_code", "division_code"]
+    CLOCK_NAMES = {"main": _("办理期限"), "step": _("环节期限"), "correction": _("整改期限"), "verify": _("核查期限")}
+
+    @admin.display(description=_("计时"), ordering="name")
+    def clock_name(self, obj):
+        return self.CLOCK_NAMES.get(obj.name) or _("其他计时")
 
 
 @admin.register(SweepLease)

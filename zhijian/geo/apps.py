@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 # Trace actions of the grid-drawing services.
 TRACE_ACTIONS = {
+    "grids.imported": _("导入网格边界"),
     "grid.create": _("新建网格"), "grid.update": _("修改网格"), "grid.delete": _("删除网格"), "grid.import": _("导入网格"),
     "grid.staff_assign": _("配备网格人员"), "grid.staff_remove": _("撤出网格人员"),
 }

@@ -102,6 +102,8 @@ class OrderState(models.TextChoices):
 
 # Trace actions of the grid services besides the grid case's procedure steps (registered in apps.ready()).
 TRACE_ACTIONS = {
+    # event types (the webhook contract) that are not trace actions
+    "grid.overdue": _("网格事项逾期"), "grid.warnings_raised": _("发出时限预警"), "village.notify": _("通知村（社区）首次走访"),
     "grid.case.open": _("事项：接收"), "grid.case.open_many": _("事项：批量接收"), "grid.case.notice": _("事项：送达书面告知书"),
     "grid.duty.start": _("开始值守"), "grid.duty.end": _("结束值守"),
     "grid.order.issue": _("下达指令"), "grid.order.acknowledge": _("确认指令"),

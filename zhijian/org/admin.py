@@ -19,9 +19,13 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from zhijian.core.admin import coded
 from zhijian.core.errors import ApplicationError
 from zhijian.security import audit
 from zhijian.security import services as security_services
@@ -56,14 +60,14 @@ class SystemAdminOnly(admin.ModelAdmin):
 
 @admin.register(Bureau)
 class BureauAdmin(SystemAdminOnly):
-    list_display = ["name", "short_name", "level", "division_code", "jurisdiction"]
+    list_display = ["name", "short_name", "level", coded("division_code", _("所在区划")), coded("jurisdiction", _("辖区"))]
     list_filter = ["level"]
     search_fields = ["name", "division_code"]
 
 
 @admin.register(Department)
 class DepartmentAdmin(SystemAdminOnly):
-    list_display = ["name", "code", "division_code", "jurisdiction"]
+    list_display = ["name", coded("division_code", _("所属区划")), coded("jurisdiction", _("辖区"))]
     search_fields = ["name", "code"]
 
 
@@ -124,9 +128,9 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["is_active", "roles", "bureau"]
     search_fields = ["username", "full_name"]
     ordering = ["username"]
-    filter_horizontal = ["roles"]
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
     fieldsets = (
-        (None, {"fields": ("username", "password")}),
+        (None, {"fields": ("username", "password_reset")}),
         (_("个人信息"), {"fields": ("full_name", "enforcement_cert_no", "phone", "id_number")}),
         (_("单位"), {"fields": ("bureau", "department", "scope_division", "home_division")}),
         (_("角色与辖区（安全管理员）"), {"fields": ("roles", "own_jurisdiction")}),
@@ -137,6 +141,14 @@ class UserAdmin(DjangoUserAdmin):
                       "scope_division", "home_division", "is_active")
     GRANT_FIELDS = ("roles", "own_jurisdiction")
     actions = ["unlock_accounts", "reset_otp_devices", "issue_api_token"]
+
+    @admin.display(description=_("密码"))
+    def password_reset(self, obj):
+        """Never the hash: the system administrator sets a temporary one on the reset page."""
+        if obj is None or not obj.pk:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:auth_user_password_change", args=[obj.pk]),
+                           _("重置密码（临时密码，首次登录须修改）"))
 
     @admin.display(description=_("角色"))
     def role_list(self, obj):
@@ -168,7 +180,7 @@ class UserAdmin(DjangoUserAdmin):
         if is_security_admin(request.user):
             editable = set(self.GRANT_FIELDS)
         elif is_system_admin(request.user):
-            editable = set(self.ACCOUNT_FIELDS) | {"password"}
+            editable = set(self.ACCOUNT_FIELDS)
         else:
             editable = set()
         return [f for f in all_fields if f not in editable]

@@ -29,6 +29,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
     list_display = ["created_at", "username", "ip", "event", "outcome", "object_repr"]
     list_filter = ["event", "outcome", "created_at"]
+    list_display_links = None  # one entry is read on the audit page (security:audit-list), in words
     search_fields = ["username", "ip", "object_repr", "object_id"]
     date_hierarchy = "created_at"
     actions = None
@@ -71,10 +72,27 @@ for model in (TOTPDevice, TokenProxy):
 class TOTPDeviceAdmin(admin.ModelAdmin):
     """The security administrator resets (deletes) a lost device; the person enrols again."""
 
-    list_display = ["user", "name", "confirmed", "last_used_at"]
+    list_display = ["owner", "device_name", "is_confirmed", "last_used"]
     search_fields = ["user__username"]
-    fields = ["user", "name", "confirmed", "last_used_at"]
+    # django-otp's own labels and help texts are English: show the fields through Chinese columns.
+    fields = ["owner", "device_name", "is_confirmed", "last_used"]
     readonly_fields = fields
+
+    @admin.display(description=_("账户"), ordering="user__username")
+    def owner(self, obj):
+        return obj.user
+
+    @admin.display(description=_("设备名称"))
+    def device_name(self, obj):
+        return obj.name
+
+    @admin.display(description=_("已绑定"), boolean=True)
+    def is_confirmed(self, obj):
+        return obj.confirmed
+
+    @admin.display(description=_("最近使用"))
+    def last_used(self, obj):
+        return obj.last_used_at or "—"
 
     def has_module_permission(self, request):
         return is_security_admin(request.user)

@@ -58,6 +58,7 @@ TEMPLATE_SOURCE = {TemplateKind.CAMPAIGN: TaskSource.CAMPAIGN, TemplateKind.PATR
 
 # Trace actions of the task services besides the task procedure's steps (registered in apps.ready()).
 TRACE_ACTIONS = {
+    "task.overdue": _("任务逾期"),
     "task.create_many": _("任务：批量登记"), "task.urged": _("任务：督办"), "task.record_linked": _("任务：关联检查记录"),
     "task_template.created": _("新建任务模板"), "task_template.run": _("按模板生成任务"),
 }
