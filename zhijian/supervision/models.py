@@ -131,6 +131,9 @@ class Task(TimeStamped):
             # The board's default order (earliest due first) over open tasks.
             models.Index(fields=["due_on", "id"], name="task_open_due", condition=models.Q(state__in=OPEN_STATES)),
             # The overview's trends: registered and archived per day.
+            # The board's "all states" order and its source filter over open work, read in order.
+            models.Index(fields=["due_on", "id"], name="task_due"),
+            models.Index(fields=["source", "due_on", "id"], name="task_open_source_due", condition=models.Q(state__in=OPEN_STATES)),
             models.Index(fields=["created_at"], name="task_created"),
             models.Index(fields=["closed_at"], name="task_closed", condition=models.Q(closed_at__isnull=False)),
             models.Index(fields=["bureau", "state"], name="task_bureau_state"),
