@@ -172,3 +172,18 @@ def test_rule_admin_pages(depts, leader, client):
     assert rule.version == 2
     client.force_login(make_department_user(depts["fire"]))
     assert client.get("/coordination/rules/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_inbox_pages_with_its_total(rules, depts, client):
+    for i in range(3):
+        entities.entity_create(actor=None, credit_code=credit_code("441900"), name=f"分页餐馆{i}", division_code=VILLAGE,
+                               industry_code="6210", business_scope="餐饮服务")
+    drain()
+    total = PushItem.objects.filter(department=depts["health"]).count()
+    assert total >= 3
+    client.force_login(make_department_user(depts["health"]))
+    first = client.get("/coordination/inbox/?per_page=2").content.decode()
+    assert f"共 {total} 条" in first and "下一页" in first and first.count("分页餐馆") == 2
+    last = client.get(f"/coordination/inbox/?per_page=2&page={-(-total // 2)}").content.decode()
+    assert "上一页" in last and "下一页" not in last

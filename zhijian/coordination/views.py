@@ -15,6 +15,7 @@ from zhijian.clues import services as clue_services
 from zhijian.clues.choices import ClueAction, ClueSource
 from zhijian.clues.workflow import RECORDERS as CLUE_RECORDERS
 from zhijian.core.errors import ApplicationError
+from zhijian.core.paging import paged
 from zhijian.entities.models import MarketEntity
 from zhijian.org.models import Department
 
@@ -33,11 +34,11 @@ def _departments_covering(division_code):
 def inbox(request):
     state = request.GET.get("state", "")
     state = state if state in PushState.values else ""
-    items = list(queries.inbox(request.user, state=state)[:200])
-    for item in items:
+    page = paged(request, queries.inbox(request.user, state=state), per_page=50)
+    for item in page.rows:
         item.actions = feedback.allowed_actions(item, request.user)
     return render(request, "coordination/inbox.html", {
-        "items": items, "state": state, "states": PushState.choices, "department": request.user.department,
+        "items": page.rows, "page": page, "state": state, "states": PushState.choices, "department": request.user.department,
     })
 
 
@@ -89,8 +90,8 @@ def _can_record(user) -> bool:
 
 @login_required
 def clue_list(request):
-    clues = clue_queries.clues(request.user)[:200]
-    return render(request, "coordination/clue_list.html", {"clues": clues, "can_record": _can_record(request.user)})
+    page = paged(request, clue_queries.clues(request.user), per_page=50)
+    return render(request, "coordination/clue_list.html", {"clues": page.rows, "page": page, "can_record": _can_record(request.user)})
 
 
 @login_required

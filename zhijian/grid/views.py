@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from zhijian.clues.choices import ClueKind
 from zhijian.core.errors import ApplicationError
+from zhijian.core.paging import capped_count, paged
 from zhijian.core.scoping import in_jurisdiction
 from zhijian.geo.basemap import tile_config
 from zhijian.geo.geometry import parse_bbox
@@ -33,6 +34,9 @@ from .models import DutyStatus, EmergencyOrder, GridCase, Warning
 from .procedure import GRID_CASE, VISITORS
 
 COMMAND_ROLES = ("dispatcher", "leader")
+
+SECTION_ROWS = 100  # rows shown per dashboard section; its total is always counted
+TOTAL_CAP = 100_000
 
 
 def _need_command(user):
@@ -50,14 +54,20 @@ def index(request):
     user = request.user
     state = request.GET.get("state", "")
     state = state if state in CaseState.values else ""
+    mine = queries.cases(user, mine=True).filter(state__in=[CaseState.FIRST_VISIT, CaseState.RECTIFYING, CaseState.JOINT])
+    commander = user.has_role(*COMMAND_ROLES)
+    pending = queries.cases(user, state=CaseState.PENDING_ASSIGN) if commander else None
+    overdue = queries.cases(user, overdue=True) if commander else None
     ctx = {
-        "mine": queries.cases(user, mine=True).filter(state__in=[CaseState.FIRST_VISIT, CaseState.RECTIFYING, CaseState.JOINT])[:100],
-        "pending": queries.cases(user, state=CaseState.PENDING_ASSIGN)[:100] if user.has_role(*COMMAND_ROLES) else [],
-        "overdue": queries.cases(user, overdue=True)[:100] if user.has_role(*COMMAND_ROLES) else [],
-        "listing": queries.cases(user, state=state)[:200] if state else [],
-        "state": state, "states": CaseState.choices, "is_commander": user.has_role(*COMMAND_ROLES),
-        "today": timezone.localdate(), "warnings": queries.my_warnings(user)[:20],
+        # Each section shows its first rows and its true total (never a silent cut).
+        "mine": mine[:SECTION_ROWS], "mine_total": capped_count(mine, TOTAL_CAP),
+        "pending": pending[:SECTION_ROWS] if commander else [], "pending_total": capped_count(pending, TOTAL_CAP) if commander else 0,
+        "overdue": overdue[:SECTION_ROWS] if commander else [], "overdue_total": capped_count(overdue, TOTAL_CAP) if commander else 0,
+        "page": paged(request, queries.cases(user, state=state), per_page=50) if state else None,
+        "state": state, "states": CaseState.choices, "is_commander": commander,
+        "today": timezone.localdate(), "warnings": queries.my_warnings(user)[:20], "section_rows": SECTION_ROWS,
     }
+    ctx["listing"] = ctx["page"].rows if state else []
     return render(request, "grid/index.html", ctx)
 
 
@@ -355,9 +365,12 @@ def order_detail(request, pk):
 @login_required
 def warnings_page(request):
     user = request.user
-    ctx = {"mine": queries.my_warnings(user)[:200], "levels": WarningLevel.choices}
+    mine = queries.my_warnings(user)
+    ctx = {"mine": mine[:SECTION_ROWS], "mine_total": capped_count(mine, TOTAL_CAP), "levels": WarningLevel.choices,
+           "section_rows": SECTION_ROWS}
     if user.has_role(*COMMAND_ROLES):
-        ctx["area"] = queries.area_warnings(user)[:200]
+        ctx["page"] = paged(request, queries.area_warnings(user), per_page=50)
+        ctx["area"] = ctx["page"].rows
     return render(request, "grid/warnings.html", ctx)
 
 
