@@ -14,7 +14,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _seed_reference_rows():
-    """The rows data migrations seed (deadline rules, holidays, routing rules), written again."""
+    """The rows data migrations seed (deadline rules, holidays, routing rules, business lines), written again."""
     from importlib import import_module
 
     from django.apps import apps
@@ -23,6 +23,7 @@ def _seed_reference_rows():
         import_module(name).seed(apps, None)
     import_module("zhijian.deadlines.migrations.0004_seed_rule_data").seed(apps, None)
     import_module("zhijian.grid.migrations.0006_kernel_clocks_clues").rules(apps, None)
+    import_module("zhijian.inspections.migrations.0004_businessline_industry_codes").seed(apps, None)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -66,7 +66,7 @@ def test_synthetic_trades_use_real_industry_codes():
 
     with open(settings.DATA_DIR / "industry" / "gbt4754_2017.csv", encoding="utf-8") as fh:
         codes = {r["code"] for r in csv.DictReader(fh)}
-    assert {c for c, _w, _s in TRADES} <= codes
+    assert {trade[0] for trade in TRADES} <= codes
 
 
 SAMPLE = 64 * 1024  # what _iter_csv reads to decide the encoding

@@ -1,7 +1,6 @@
 """The phone app's page, manifest and service worker (the browser flow is tests/e2e/test_inspection_e2e.py)."""
 import json
 
-from django.test import override_settings
 
 from tests.factories import make_user
 from zhijian.mobile import shell
@@ -60,9 +59,11 @@ def test_service_worker_lists_the_shell_and_is_never_http_cached(client, db):
         assert client.get(url).status_code == 200, url
 
 
-@override_settings(DEBUG=True)
 def test_shell_version_follows_the_files(tmp_path, settings):
     """A changed shell file gives a new version, so phones install the new release."""
+    # Through the fixture, not @override_settings: mixing the two restores DEBUG=True for the rest
+    # of the worker's tests (the decorator unwinds before the fixture does).
+    settings.DEBUG = True
     before = shell.version()
     (tmp_path / "mobile").mkdir()
     for name in shell.SHELL_STATIC:

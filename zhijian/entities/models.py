@@ -47,6 +47,9 @@ class MarketEntity(TimeStamped):
         indexes = [
             models.Index(fields=["division_code", "status"], name="entity_div_status"),
             models.Index(fields=["grid", "status"], name="entity_grid_status"),
+            # An industry filter inside a jurisdiction, counted from the index alone (LIKE prefixes on both).
+            models.Index(fields=["industry_code", "division_code"], name="entity_industry_div",
+                         opclasses=["varchar_pattern_ops", "varchar_pattern_ops"]),
         ]
 
     def __str__(self):
