@@ -45,6 +45,19 @@ def shot():
     return take
 
 
+_LAST_WINDOW: dict[str, int] = {}
+
+
+def _fresh_window(secret: str) -> None:
+    """A TOTP code is accepted once: a second sign-in of the same person waits for the next 30 s window."""
+    import time
+
+    window = int(time.time() // 30)
+    if _LAST_WINDOW.get(secret) == window:
+        time.sleep(30 - time.time() % 30 + 0.5)
+    _LAST_WINDOW[secret] = int(time.time() // 30)
+
+
 def login(page, base_url: str, username: str, password: str, secret: str):
     """The real sign-in: password page, then the TOTP step with a code computed from the secret."""
     from zhijian.security.otp import code_for
@@ -54,6 +67,7 @@ def login(page, base_url: str, username: str, password: str, secret: str):
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_selector("#id_token")
+    _fresh_window(secret)
     page.fill("#id_token", code_for(secret))
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")

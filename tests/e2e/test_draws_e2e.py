@@ -56,10 +56,11 @@ def test_plan_commit_execute_publish_and_verify_by_hand(world, live_server, brow
     page.fill("#id_name", "2026年第四季度食品销售双随机抽查")
     page.fill("#id_period", "2026Q4")
     page.select_option("#id_bureau", str(bureau.pk))
-    page.fill("#id_division_code", "4419")
+    page.fill(".division-picker .picker-search", "东莞")  # divisions are picked by name, never typed codes
+    page.click(".division-picker li[data-code='4419']")
     page.check("#id_business_lines input[value=food_sales]")
     page.fill("#id_ratio_B", "10")
-    page.select_option("#id_inspector_units", [str(bureau.pk)])
+    page.check(f"#id_inspector_units input[value='{bureau.pk}']")
     shot(page, "draw-01-plan-form", full_page=True)
     page.click("button:has-text('保存')")
     page.wait_for_selector("text=锁定名录并生成随机种子承诺值")

@@ -199,4 +199,19 @@ class ClockAdmin(ReadOnly):
 
 @admin.register(SweepLease)
 class SweepLeaseAdmin(ReadOnly):
-    list_display = ["name", "last_status", "last_started_at", "last_finished_at", "next_run_at", "holder", "expires_at", "run_count"]
+    # What each scheduled sweep does, in words (the names are the scheduler's keys).
+    SWEEP_LABELS = {
+        "analytics.rollups": _("统计汇总：在办工作与每日趋势（每分钟）"),
+        "analytics.task_days": _("统计汇总：任务与推送日汇总（每10分钟）"),
+        "complaints.overdue_warnings": _("投诉举报逾期预警"),
+        "deadlines.calendar_coverage": _("检查法定节假日安排是否已录入"),
+        "deadlines.clocks": _("期限计时：提醒、逾期与升级"),
+        "entities.recount": _("市场主体计数核对（每晚）"),
+        "grid.receipt_warnings": _("推送事项签收时限预警"),
+    }
+
+    @admin.display(description=_("定时任务"), ordering="name")
+    def sweep(self, obj):
+        return self.SWEEP_LABELS.get(obj.name) or _("其他定时任务")
+
+    list_display = ["sweep", "last_status", "last_started_at", "last_finished_at", "next_run_at", "holder", "expires_at", "run_count"]

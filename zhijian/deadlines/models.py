@@ -85,7 +85,7 @@ class DeadlineRule(TimeStamped):
         constraints = [models.UniqueConstraint(fields=["code", "version"], name="deadlines_rule_code_version")]
 
     def __str__(self):
-        return f"{self.code} v{self.version} {self.name}"
+        return _("%(name)s（第 %(version)s 版）") % {"name": self.name, "version": self.version}
 
     def clean(self):
         if self.effective_to and self.effective_to < self.effective_from:

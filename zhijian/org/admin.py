@@ -124,6 +124,7 @@ class AccountChangeForm(forms.ModelForm):
 class UserAdmin(DjangoUserAdmin):
     form = AccountChangeForm
     add_form = AccountCreationForm
+    add_form_template = "org/user_add_form.html"  # Django's own note is English in zh-hans
     list_display = ["username", "full_name", "bureau", "department", "role_list", "is_active", "last_login"]
     list_filter = ["is_active", "roles", "bureau"]
     search_fields = ["username", "full_name"]
