@@ -23,7 +23,10 @@ def world(transactional_db):
     from zhijian.inspections import loading
     from zhijian.security.otp import ensure_device
 
+    from zhijian.geo.models import Division
+
     loading.load_checklists()  # the business lines' names
+    Division.objects.get_or_create(code="4419", defaults={"name": "东莞市", "level": 2})  # the plan's range, picked by name
     bureau = make_bureau("4419")
     leader = make_user("leader", bureau=bureau, full_name="王局长")
     bulk_entities(60)
