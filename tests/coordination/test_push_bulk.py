@@ -33,7 +33,7 @@ SCOPES = [
 VILLAGES = ["441900003001", "441900003002", "441900004001"]
 
 
-def import_chunk(n: int, rng: random.Random, *, tag: str, updated: list[dict] | None = None) -> list[str]:
+def import_chunk(n: int, rng: random.Random, *, tag: str, updated: list[dict] | None = None, stock: bool = False) -> list[str]:
     """One import chunk through the real importer: rows, trace entry and one entity.imported event, one transaction."""
     now = timezone.now()
     rows = []
@@ -47,7 +47,7 @@ def import_chunk(n: int, rng: random.Random, *, tag: str, updated: list[dict] | 
             "status": "active", "address": f"测试路{i}号", "division_code": VILLAGES[i % len(VILLAGES)], "grid_id": None, "lng": None,
             "lat": None, "industry_code": code, "business_scope": scope, "warning": "", "version": 1, "created_at": now, "updated_at": now,
         })
-    Importer(actor=None)._write(rows + list(updated or []))
+    Importer(actor=None, stock=stock)._write(rows + list(updated or []))
     return [r["credit_code"] for r in rows]
 
 
@@ -232,19 +232,7 @@ def test_the_register_loaded_at_switch_on_is_not_new_to_anyone(rules):
 
     rng = random.Random(11)
     rows_before = (PushItem.objects.count(), Task.objects.count())
-    now = timezone.now()
-    stock = []
-    for i in range(12):
-        code, scope = SCOPES[i % len(SCOPES)]
-        credit = creditcode.generate(rng, "441900", "1")
-        name = f"东莞市存量商户{i}"
-        stock.append({
-            "credit_code": credit, "name": name, "name_grams": name_grams(name), "entity_type": creditcode.entity_type_of(credit),
-            "legal_type": "", "legal_rep": "李四", "capital": None, "capital_currency": "", "established_on": None, "approved_on": None,
-            "status": "active", "address": f"存量路{i}号", "division_code": VILLAGES[i % len(VILLAGES)], "grid_id": None, "lng": None,
-            "lat": None, "industry_code": code, "business_scope": scope, "warning": "", "version": 1, "created_at": now, "updated_at": now,
-        })
-    Importer(actor=None, stock=True)._write(stock)
+    import_chunk(12, rng, tag="存量", stock=True)
     drain()
     event = Event.objects.filter(type="entity.imported").order_by("-id").first()
     assert event.payload["stock"] is True and len(event.payload["created"]) == 12
