@@ -68,7 +68,12 @@ def test_sigterm_on_serve_stops_every_process_and_frees_the_port():
     from django.db import connection
 
     port = _free_port()
-    env = dict(os.environ, ZHIJIAN_DATABASE_URL=f"sqlite:///{connection.settings_dict['NAME']}", ZHIJIAN_TASKS="db")
+    s = connection.settings_dict
+    if connection.vendor == "postgresql":  # the test database itself, wherever the suite runs
+        url = f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    else:
+        url = f"sqlite:///{s['NAME']}"
+    env = dict(os.environ, ZHIJIAN_DATABASE_URL=url, ZHIJIAN_TASKS="db")
     serve = subprocess.Popen([ZHIJIAN, "serve", "--port", str(port), "--workers", "1"], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
