@@ -88,3 +88,18 @@ def test_entity_list_filter_uses_the_division_picker(jinan, client):
     assert page.status_code == 200
     html = page.content.decode()
     assert 'data-picker="division"' in html and "geo/picker.js" in html
+
+
+def test_grid_list_and_rule_replay_pick_the_range_by_name(jinan, client):
+    lixia, city = jinan
+    client.force_login(lixia)
+    html = client.get("/geo/grids/", {"division": "370102001"}).content.decode()
+    assert 'data-picker="division"' in html and "区划代码前缀" not in html and "泉城路街道" in html
+    client.force_login(city)
+    html = client.get("/coordination/rules/replay/").content.decode()
+    assert 'data-picker="division"' in html and 'name="division_prefix"' in html and "区划代码前缀" not in html
+    # A range outside the jurisdiction is refused with the picker's message, nothing is replayed.
+    page = client.post("/coordination/rules/replay/", {"division_prefix": "4419", "run": "0"}, follow=True).content.decode()
+    assert "请从列表中选择本辖区内的区划" in page and "预演结果" not in page
+    page = client.post("/coordination/rules/replay/", {"division_prefix": "370112", "run": "0"}, follow=True).content.decode()
+    assert "请从列表中选择本辖区内的区划" not in page  # in scope: the range passes to the replay

@@ -47,3 +47,13 @@ class ClueForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["division_code"].set_user(user, (self.data.get("division_code") or "") if self.is_bound else "")
+
+
+class ReplayScopeForm(forms.Form):
+    """The range of a rule replay: a division of the user's jurisdiction picked by name (optional)."""
+
+    division_prefix = DivisionField(label=_("范围（区划，可不选）"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["division_prefix"].set_user(user, (self.data.get("division_prefix") or "") if self.is_bound else "")

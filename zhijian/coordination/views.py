@@ -21,7 +21,7 @@ from zhijian.org.models import Department
 
 from . import feedback, queries, replay as replays, rules as rule_admin
 from .choices import PushState
-from .forms import ClueForm, MatterForm, RuleForm
+from .forms import ClueForm, MatterForm, ReplayScopeForm, RuleForm
 from .models import PushReplay, PushRule, SupervisionMatter
 
 
@@ -223,15 +223,18 @@ def replay(request):
         raise PermissionDenied(_("只有领导可以回放推送规则"))
     rules = PushRule.objects.select_related("matter").order_by("matter__code", "id")
     result = None
-    if request.method == "POST":
+    scope = ReplayScopeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and not scope.is_valid():
+        messages.error(request, scope.errors["division_prefix"][0])
+    elif request.method == "POST":
         chosen = [r for r in rules if str(r.pk) in request.POST.getlist("rules")]
         try:
             result = replays.push_replay(actor=request.user, rules=chosen, dry_run=request.POST.get("run") != "1",
-                                          division_prefix=(request.POST.get("division_prefix") or "").strip()[:12])
+                                          division_prefix=scope.cleaned_data["division_prefix"] or "")
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
             if not result.dry_run:
                 messages.success(request, _("已按规则补推 %(n)s 条") % {"n": result.total})
-    return render(request, "coordination/replay.html", {"rules": rules, "result": result,
+    return render(request, "coordination/replay.html", {"rules": rules, "result": result, "scope": scope,
                                                          "chosen": {int(x) for x in request.POST.getlist("rules") if x.isdigit()}})

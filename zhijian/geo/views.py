@@ -1,12 +1,13 @@
 """Pages and GeoJSON endpoints for divisions and grids. Thin: parse, query (scoped), render."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_GET
 
 from zhijian.core.scoping import jurisdiction_of
@@ -15,6 +16,7 @@ from . import queries
 from .basemap import tile_config
 from .geometry import parse_bbox
 from .models import Division, Grid, GridLevel, GridRole, GridStaff
+from .widgets import DivisionField
 
 
 def _geojson(data: dict, status: int = 200) -> JsonResponse:
@@ -134,7 +136,19 @@ def grid_list(request):
     for s in GridStaff.objects.filter(grid__in=[g.pk for g in page.object_list], role=GridRole.SUPERVISOR).select_related("user"):
         supervisors.setdefault(s.grid_id, []).append(str(s.user))
     rows = [(g, "、".join(supervisors.get(g.pk, []))) for g in page.object_list]
-    return render(request, "geo/grid_list.html", {"page": page, "rows": rows, "level": level, "division": division, "q": q, "levels": GridLevel.choices})
+    picker = DivisionFilter({"division": division}, user=request.user)
+    return render(request, "geo/grid_list.html", {"page": page, "rows": rows, "level": level, "division": division, "q": q,
+                                                  "levels": GridLevel.choices, "picker": picker})
+
+
+class DivisionFilter(forms.Form):
+    """A list's division filter, picked by name (the search box, or a plain select without JS)."""
+
+    division = DivisionField(label=gettext_lazy("区划"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["division"].set_user(user, self.data.get("division") or "")
 
 
 @login_required

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from zhijian.core.models import TimeStamped
 from zhijian.core.scoping import ScopedManager, register_scoped
 from zhijian.deadlines import clocks, workdays
+from zhijian.entities.choices import EntityType
 
 from .choices import OPEN_STATES, PROCEDURE, TaskSource, TaskState, TemplateKind
 
@@ -62,6 +63,12 @@ class TaskTemplate(TimeStamped):
 
     def entity_type_list(self) -> list[str]:
         return _split(self.entity_types)
+
+    @property
+    def entity_types_display(self) -> str:
+        """The entity types by name (企业、个体工商户…), never the stored codes."""
+        labels = dict(EntityType.choices)
+        return "、".join(str(labels.get(code, code)) for code in self.entity_type_list())
 
 
 @register_scoped
