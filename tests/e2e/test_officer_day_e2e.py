@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 from django.urls import reverse
 from django.utils import timezone
 
@@ -150,7 +151,7 @@ def test_officer_day_on_the_phone(day, live_server, browser, shot):
         # --- Uploaded at once (online): the flash says so, the tasks moved on. ----------------------
         synced = page.locator("#outbox li[data-state='synced']")
         synced.wait_for(timeout=30_000)
-        page.wait_for_function("document.querySelector('#flash').textContent.includes('已上传')")
+        page.locator("#flash:has-text('已上传')").wait_for()  # (the page's CSP forbids wait_for_function's eval)
         assert "联网后自动上传" not in page.inner_text("#flash")
         inspection = Inspection.objects.get()
         unchecked = inspection.results.filter(result="unchecked").count()
@@ -161,7 +162,7 @@ def test_officer_day_on_the_phone(day, live_server, browser, shot):
         assert "待审核" in synced.inner_text()
         assert sorted(Task.objects.filter(pk__in=[t.pk for t in day["two"]]).values_list("state", flat=True)) == ["review", "review"]
         # My work now holds only the overdue shop.
-        page.wait_for_function("document.querySelectorAll('#work-list li[data-work]').length === 1")
+        expect(page.locator("#work-list li[data-work]")).to_have_count(1)
         assert page.locator("#work-list li[data-work]").get_attribute("data-work") == day["far"].credit_code
         synced.scroll_into_view_if_needed()
         shot(page, "officer-inspection-4-synced")
