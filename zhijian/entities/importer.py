@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhijian.core import events, exports, trace
+from zhijian.core import text as input_text
 from zhijian.core.scoping import common_division, jurisdiction_of
 from zhijian.geo import placement
 from zhijian.geo.models import Division
@@ -38,6 +39,10 @@ from .text import name_grams
 
 CHUNK = 5000
 MAX_KEPT_ERRORS = 100_000
+
+# Text columns checked for control characters (business scope may span lines).
+TEXT_COLUMNS = (("name", "企业名称"), ("address", "住所"), ("legal_type", "企业类型"), ("legal_rep", "法定代表人"),
+                ("business_scope", "经营范围"))
 
 STATUS_WORDS = {
     "存续": EntityStatus.ACTIVE, "在业": EntityStatus.ACTIVE, "开业": EntityStatus.ACTIVE, "在营": EntityStatus.ACTIVE,
@@ -230,6 +235,15 @@ class Importer:
         row["division_code"] = division
         if self._scope is not None and "" not in self._scope and not any(division.startswith(p) for p in self._scope):
             errors.append(RowError(rowno, "区划代码", division, _("该主体不在您的辖区内"), code))
+        if not errors and row.get("lng") is not None:
+            problem = placement.position_problem(row["lng"], row["lat"], division)
+            if problem:
+                errors.append(RowError(rowno, "经度/纬度", f"{row['lng']},{row['lat']}", problem, code))
+        for f, label in TEXT_COLUMNS:
+            value = name if f == "name" else row.get(f)
+            found = input_text.control_problem(value, multiline=f == "business_scope")
+            if found:
+                errors.append(RowError(rowno, label, found.snippet(value), input_text.message(found, value, label), code))
         row["name_grams"] = name_grams(name)
         row["approved_on"] = row.get("approved_on")
         row["grid_id"] = None

@@ -65,8 +65,13 @@ def _check_actor(actor, division_code: str) -> None:
 
 
 def _place(entity: MarketEntity) -> None:
-    """Set the entity's grid from its position or division (geo's rule); the caller's change record
-    (``_record``) then carries the grid move with the rest of the change."""
+    """Refuse a position outside the entity's division, then set the entity's grid from its position
+    or division (geo's rule); the caller's change record (``_record``) carries the grid move."""
+    if (entity.lng is None) != (entity.lat is None):
+        raise ApplicationError(_("经度和纬度须同时填写"), code="invalid_position")
+    problem = placement.position_problem(entity.lng, entity.lat, entity.division_code)
+    if problem:
+        raise ApplicationError(problem, code="invalid_position")
     entity.grid_id = placement.locate_id(entity.lng, entity.lat, entity.division_code)
 
 
@@ -160,6 +165,7 @@ def entity_change_address(*, actor, credit_code: str, address: str, division_cod
     if not changed:
         return entity
     entity.version += 1
+    entity.full_clean(exclude=["grid"])
     entity.save()
     tally.moved(was, tally.key_of(entity))
     _record(entity, ChangeKind.ADDRESS, changed, actor, "entity.address_changed", before, note)

@@ -46,6 +46,8 @@ class _Index:
     # division_code -> grid ids, best first (level 2 before 1, then lowest code)
     by_division: dict[str, list[int]] = field(default_factory=dict)
     division_lengths: tuple[int, ...] = ()
+    grid_division: dict[int, str] = field(default_factory=dict)
+    regions: dict[str, object] = field(default_factory=dict)  # prefix -> prepared outline (or None), built on demand
 
 
 _lock = threading.Lock()
@@ -58,6 +60,7 @@ def _build(revision: int) -> _Index:
     per_level: dict[int, list[tuple[int, str, object]]] = defaultdict(list)
     for gid, code, level, division_code, geometry in rows:
         index.by_division.setdefault(division_code, []).append(gid)
+        index.grid_division[gid] = division_code
         if geometry:
             try:
                 geom = shape(geometry)
@@ -162,6 +165,61 @@ def locate_many(points: Sequence[tuple[float | None, float | None, str | None]],
         gid = int(found[i])
         out.append(gid if gid >= 0 else _by_division(index, p[2], skip))
     return out
+
+
+# --- is a position inside its division? -------------------------------------------------------------------
+# The division's outline is what the bureau imported as grids: the union of the grids whose division
+# code starts with the entity's town code (its own code when it is a county or city code). A division
+# whose outline is not imported is not checked finer than the rough rectangle of China: the outline of
+# a county whose towns are only partly imported would refuse good positions. The tolerance absorbs
+# GPS error and a WGS-84/GCJ-02 mix-up.
+POSITION_TOLERANCE_M = 1500
+
+
+def _region(index: _Index, division_code: str):
+    """The prepared outline of ``division_code``'s town (or of the code itself, when shorter), or None."""
+    prefix = division_code[:9]
+    if prefix not in index.regions:
+        geoms = [geom for level in index.levels for gid, geom in zip(level.ids, level.tree.geometries)
+                 if index.grid_division.get(int(gid), "").startswith(prefix)]
+        region = shapely.union_all(geoms) if geoms else None
+        if region is not None:
+            shapely.prepare(region)
+        index.regions[prefix] = region
+    return index.regions[prefix]
+
+
+def position_problems(points: Sequence[tuple[float | None, float | None, str | None]]) -> list[str | None]:
+    """For each ``(lng, lat, division_code)`` None when the position is plausible (or absent), else
+    why not (Chinese). Positions are GCJ-02; one index lookup for the whole batch."""
+    from django.utils.translation import gettext as _
+
+    index = _current_index()
+    out: list[str | None] = []
+    for lng, lat, code in points:
+        if lng is None or lat is None:
+            out.append(None)
+            continue
+        lng, lat = float(lng), float(lat)
+        if not (73.0 <= lng <= 136.0 and 3.0 <= lat <= 54.0):
+            out.append(_("坐标（经度 %(lng).6f，纬度 %(lat).6f）不在中国境内，请核对经纬度是否填反或填错") % {"lng": lng, "lat": lat})
+            continue
+        region = _region(index, code) if code else None
+        if region is None:
+            out.append(None)
+            continue
+        # Degrees per metre: latitude ~1/111 km; longitude shrinks with cos(lat). Take the larger.
+        tolerance = POSITION_TOLERANCE_M / 111_000 / max(0.2, np.cos(np.radians(lat)))
+        if shapely.dwithin(region, shapely.Point(lng, lat), tolerance):
+            out.append(None)
+        else:
+            out.append(_("坐标（经度 %(lng).6f，纬度 %(lat).6f）不在所属区划的范围内（允许误差 %(m)d 米），请核对坐标或所属区划") % {
+                "lng": lng, "lat": lat, "m": POSITION_TOLERANCE_M})
+    return out
+
+
+def position_problem(lng, lat, division_code: str | None) -> str | None:
+    return position_problems([(lng, lat, division_code)])[0]
 
 
 # --- what entities a grid change may move, and the counts ------------------------------------------

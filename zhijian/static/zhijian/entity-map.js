@@ -7,7 +7,7 @@
  * Coordinates are GCJ-02. data-tile-url (optional) adds a base layer (data-tile-label-url a label
  * layer over it, data-tile-subdomains the values of {s}); data-grid-url (optional)
  * draws the entity's grid outline so the pin has context when there are no tiles. No inline script
- * is needed (CSP). */
+ * is needed (CSP). Needs zhijian/maptext.js (labels are text, never HTML). */
 (function () {
   "use strict";
   function init(el) {
@@ -27,7 +27,7 @@
     if (tiles && labelTiles) L.tileLayer(labelTiles, { maxZoom: 18, subdomains: sub }).addTo(map);
     var marker = L.marker([lat, lng]).addTo(map);
     var label = el.getAttribute("data-label");
-    if (label) marker.bindTooltip(label, { permanent: false });
+    if (label) marker.bindTooltip(ZhijianText.node(label), { permanent: false });
     var gridUrl = el.getAttribute("data-grid-url");
     if (gridUrl) {
       fetch(gridUrl, { credentials: "same-origin" })

@@ -4,7 +4,7 @@
   "use strict";
   var el = document.getElementById("grid-map");
   var cfgEl = document.getElementById("grid-map-config");
-  if (!el || !cfgEl || !window.L || !window.ZhijianBasemap) return;
+  if (!el || !cfgEl || !window.L || !window.ZhijianBasemap || !window.ZhijianText) return;
   var cfg = JSON.parse(cfgEl.textContent);
   var T = cfg.labels;
   var COLORS = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
@@ -17,11 +17,6 @@
   var points = L.layerGroup().addTo(map);
   var showPoints = document.getElementById("show-points");
 
-  function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
   function computeBreaks(values) {
     // Quantile classes (at most 6), so a few dense grids do not wash out the rest.
     var v = values.filter(function (x) { return x > 0; }).sort(function (a, b) { return a - b; });
@@ -44,10 +39,12 @@
   }
   function popup(p) {
     var staff = p.staff && p.staff.length
-      ? "<ul>" + p.staff.map(function (s) { return "<li>" + esc(s.role) + "：" + esc(s.name) + "</li>"; }).join("") + "</ul>"
-      : "<div>" + esc(T.none) + "</div>";
-    return '<div class="map-popup"><h3>' + esc(p.name) + "</h3><div>" + esc(T.entities) + "：" + esc(p.entity_count) +
-      "</div><div>" + esc(T.staff) + "：</div>" + staff + '<a href="' + esc(p.url) + '">' + esc(T.detail) + "</a></div>";
+      ? { list: p.staff.map(function (s) { return s.role + "：" + s.name; }) }
+      : { div: T.none };
+    var box = ZhijianText.node({ tag: "h3", text: p.name }, { div: T.entities + "：" + p.entity_count }, { div: T.staff + "：" },
+                               staff, { href: p.url, text: T.detail });
+    box.className = "map-popup";
+    return box;
   }
   var legend = L.control({ position: "bottomright" });
   legend.onAdd = function () { this._div = L.DomUtil.create("div", "map-legend"); return this._div; };
@@ -85,7 +82,7 @@
           style: style,
           onEachFeature: function (f, layer) {
             layer.bindPopup(popup(f.properties));
-            layer.bindTooltip(f.properties.name, { sticky: true });
+            layer.bindTooltip(ZhijianText.node(f.properties.name), { sticky: true });
           },
         }).addTo(map);
         gridLayer.bringToBack();
@@ -109,7 +106,7 @@
         (fc.features || []).forEach(function (f) {
           var c = f.geometry.coordinates;
           L.circleMarker([c[1], c[0]], { radius: 4, weight: 1, color: "#7a1e00", fillColor: "#f46d43", fillOpacity: 0.9 })
-            .bindPopup('<a href="' + esc(f.properties.url) + '">' + esc(f.properties.name) + "</a><br>" + esc(f.properties.credit_code))
+            .bindPopup(ZhijianText.node({ href: f.properties.url, text: f.properties.name }, "\n", f.properties.credit_code))
             .addTo(points);
         });
         setStatus(fc.truncated ? T.truncated : "");

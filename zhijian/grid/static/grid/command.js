@@ -29,11 +29,6 @@
   var mode = "", cursor = null, pick = null;
   var etags = {}, cache = {};     // url -> ETag, url -> last JSON (a 304 reuses it)
 
-  function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
   function fmt(s, vars) { return s.replace(/%\((\w+)\)s/g, function (_m, k) { return vars[k]; }); }
   function num(n) { return Number(n || 0).toLocaleString("zh-CN"); }
   function setText(id, v) { var n = document.getElementById(id); if (n) n.textContent = v; }
@@ -86,7 +81,7 @@
         if (key !== gridKey) return;
         if (gridLayer) map.removeLayer(gridLayer);
         gridLayer = L.geoJSON(fc, { style: { color: "#35506e", weight: level === 1 ? 1.2 : 0.8, fillColor: "#deebf7", fillOpacity: 0.25 },
-          onEachFeature: function (f, l) { l.bindTooltip(f.properties.name, { sticky: true }); } }).addTo(map);
+          onEachFeature: function (f, l) { l.bindTooltip(ZhijianText.node(f.properties.name), { sticky: true }); } }).addTo(map);
         gridLayer.bringToBack();
         el.setAttribute("data-grids-loaded", String((fc.features || []).length));
       })
@@ -106,7 +101,7 @@
       placed++;
       var cls = "count-bubble" + (a.overdue ? " has-overdue" : "") + (a.open >= 1000 ? " big" : "");
       var m = L.marker([a.lat, a.lng], { icon: L.divIcon({ className: cls, html: "<span></span>", iconSize: null }), riseOnHover: true })
-        .bindTooltip(esc(a.name) + "：" + esc(T.open) + " " + num(a.open) + (a.overdue ? "，" + esc(T.overdue) + " " + num(a.overdue) : ""))
+        .bindTooltip(ZhijianText.node(a.name + "：" + T.open + " " + num(a.open) + (a.overdue ? "，" + T.overdue + " " + num(a.overdue) : "")))
         .on("click", function () { map.setView([a.lat, a.lng], Math.min(Math.max(map.getZoom() + 2, Z.town), Z.items)); })
         .addTo(bubbles);
       m.getElement().firstChild.textContent = num(a.open);
@@ -148,8 +143,7 @@
   function itemMarker(c) {
     return L.circleMarker([c.lat, c.lng], { radius: 7, weight: 1, color: c.overdue ? "#8b0000" : "#7a4a00",
       fillColor: c.overdue ? "#e53935" : "#fdae61", fillOpacity: 0.9 })
-      .bindPopup('<a href="' + esc(c.url) + '">' + esc(c.label) + "</a><br>" + esc(c.number) + " · " + esc(c.state) +
-                 " · " + esc(T.due) + " " + esc(c.due));
+      .bindPopup(ZhijianText.node({ href: c.url, text: c.label }, "\n" + c.number + " · " + c.state + " · " + T.due + " " + c.due));
   }
   function putItem(c) {
     if (itemMarkers[c.id]) { items.removeLayer(itemMarkers[c.id]); delete itemMarkers[c.id]; }
@@ -202,7 +196,7 @@
     if (ul) ul.textContent = "";
     list.forEach(function (o) {
       L.circleMarker([o.lat, o.lng], { radius: 8, weight: 2, color: "#0b5cad", fillColor: "#4ea3ff", fillOpacity: 0.9, className: "officer-marker" })
-        .bindTooltip(esc(o.name)).addTo(officers);
+        .bindTooltip(ZhijianText.node(o.name)).addTo(officers);
       if (ul) { var li = document.createElement("li"); li.className = "officer"; li.setAttribute("data-officer", o.id);
         li.textContent = o.name + " · " + T.reported + " " + o.at.slice(11, 19); ul.appendChild(li); }
     });
