@@ -44,7 +44,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -74,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "zhijian.security.middleware.SecurityHeadersMiddleware",
     "zhijian.security.middleware.RequestSizeLimitMiddleware",
+    "zhijian.security.ratelimit.RateLimitMiddleware",  # public pages: 429 before any work (RATE_LIMITS)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -171,8 +171,10 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "zhijian.security.tokens.ApiTokenAuthentication",  # hashed, scoped, expiring (security.ApiToken)
     ],
+    # Counted in the database (security.ratelimit), shared by every worker process.
+    "DEFAULT_THROTTLE_RATES": {"auth_token": os.environ.get("ZHIJIAN_RATE_TOKEN_ENDPOINT", "10/min")},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "zhijian.core.pagination.Pagination",
     "PAGE_SIZE": 50,
@@ -211,11 +213,12 @@ X_FRAME_OPTIONS = "DENY"
 HTTPS = _env_bool("ZHIJIAN_HTTPS", False)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
+# All the project's own (Chinese messages); ComplexityValidator holds the length rule, and the
+# common-password list is Django's plus common Chinese patterns (security/data/common_passwords_zh.txt).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "zhijian.security.passwords.AttributeSimilarityValidator"},
+    {"NAME": "zhijian.security.passwords.CommonPasswordValidator"},
+    {"NAME": "zhijian.security.passwords.NumericPasswordValidator"},
     {"NAME": "zhijian.security.passwords.ComplexityValidator", "OPTIONS": {"min_length": 10, "min_classes": 3}},
     {"NAME": "zhijian.security.passwords.PasswordHistoryValidator", "OPTIONS": {"keep": 5}},
 ]
@@ -223,7 +226,18 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_MAX_AGE_DAYS = int(os.environ.get("ZHIJIAN_PASSWORD_MAX_AGE_DAYS", "90"))
 LOGIN_LOCKOUT_ATTEMPTS = int(os.environ.get("ZHIJIAN_LOCKOUT_ATTEMPTS", "5"))
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("ZHIJIAN_LOCKOUT_MINUTES", "15"))
-LOGIN_IP_FREE_ATTEMPTS = int(os.environ.get("ZHIJIAN_IP_FREE_ATTEMPTS", "10"))
+# Failed sign-ins per (address, account) in the lockout window before each further try waits 2ⁿ s
+# (still after an unlock); per address, any account (an office behind one NAT), before every
+# sign-in from it waits for the window.
+LOGIN_PAIR_FREE_ATTEMPTS = int(os.environ.get("ZHIJIAN_LOGIN_PAIR_FREE_ATTEMPTS", "5"))
+LOGIN_IP_MAX_FAILURES = int(os.environ.get("ZHIJIAN_IP_MAX_FAILURES", "100"))
+# Integrator API tokens (security.ApiToken): validity, live tokens per account, rotation overlap.
+API_TOKEN_DAYS = int(os.environ.get("ZHIJIAN_API_TOKEN_DAYS", "90"))
+API_TOKEN_MAX_DAYS = int(os.environ.get("ZHIJIAN_API_TOKEN_MAX_DAYS", "366"))
+API_TOKEN_MAX_LIVE = int(os.environ.get("ZHIJIAN_API_TOKEN_MAX_LIVE", "10"))
+API_TOKEN_ROTATION_GRACE_MINUTES = int(os.environ.get("ZHIJIAN_API_TOKEN_ROTATION_GRACE_MINUTES", "60"))
+# Pages anyone may open without signing in: requests per client address (security.ratelimit).
+RATE_LIMITS = {prefix: os.environ.get("ZHIJIAN_RATE_PUBLIC_PAGES", "60/min") for prefix in ("/p/", "/public/", "/portal/")}
 IDLE_TIMEOUT_SECONDS = 60 * int(os.environ.get("ZHIJIAN_IDLE_TIMEOUT", "30"))  # minutes in the environment
 SESSION_ABSOLUTE_AGE = 3600 * int(os.environ.get("ZHIJIAN_SESSION_MAX_HOURS", "12"))
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_AGE

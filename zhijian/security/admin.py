@@ -1,14 +1,14 @@
 """Admin for the audit log (audit administrator, read-only for everyone), login locks and OTP
-devices (security administrator), API tokens (system administrator)."""
+devices (security administrator), API tokens (security and system administrators see and revoke
+them; only the key's first 8 characters are kept to tell them apart)."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework.authtoken.models import TokenProxy
 
 from . import services
-from .models import AuditLog, LoginThrottle
+from .models import ApiToken, AuditLog, LoginThrottle
 from .roles import is_audit_admin, is_security_admin, is_system_admin
 
 
@@ -63,9 +63,8 @@ class LoginThrottleAdmin(ReadOnlyAdmin):
         return actions if is_security_admin(request.user) else {}
 
 
-for model in (TOTPDevice, TokenProxy):
-    if admin.site.is_registered(model):
-        admin.site.unregister(model)
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
 
 
 @admin.register(TOTPDevice)
@@ -110,25 +109,52 @@ class TOTPDeviceAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(TokenProxy)
-class TokenAdmin(admin.ModelAdmin):
-    """Integrator API tokens: issued by the system administrator (user list action), revoked here."""
+class TokenStateFilter(admin.SimpleListFilter):
+    title = _("状态")
+    parameter_name = "state"
 
-    list_display = ["user", "created"]
-    fields = ["user", "created"]
+    def lookups(self, request, model_admin):
+        return [("live", _("有效")), ("ended", _("已撤销或已过期"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.live()
+        if self.value() == "ended":
+            return queryset.exclude(pk__in=queryset.live().values("pk"))
+        return queryset
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Integrator API tokens: issued by the system administrator (user list action, ``zhijian
+    token``), seen and revoked here by the security administrator (and the system administrator).
+    The key is never shown: only its hash is stored."""
+
+    list_display = ["key_prefix", "user", "integrator", "scope", "created_at", "expires_at", "last_used_at", "is_live",
+                    "revoked_at", "revoked_reason"]
+    list_filter = [TokenStateFilter, "scope", "revoked_reason"]
+    search_fields = ["user__username", "integrator", "key_prefix"]
+    list_select_related = ["user"]
+    fields = ["key_prefix", "user", "integrator", "scope", "created_at", "created_by", "expires_at", "last_used_at",
+              "revoked_at", "revoked_reason", "replaced_by"]
     readonly_fields = fields
+    actions = ["revoke"]
+
+    @staticmethod
+    def _may_see(request) -> bool:
+        return is_security_admin(request.user) or is_system_admin(request.user)
 
     def has_module_permission(self, request):
-        return is_system_admin(request.user)
+        return self._may_see(request)
 
     def has_view_permission(self, request, obj=None):
-        return is_system_admin(request.user)
+        return self._may_see(request)
 
-    def has_delete_permission(self, request, obj=None):
-        return is_system_admin(request.user)
+    @admin.action(description=_("撤销所选接口令牌"))
+    def revoke(self, request, queryset):
+        n = sum(services.revoke_token(actor=request.user, token=t) for t in queryset)
+        self.message_user(request, _("已撤销 %(n)d 个接口令牌。") % {"n": n}, messages.SUCCESS)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        return actions if self._may_see(request) else {}

@@ -19,6 +19,8 @@ class AuditEvent(models.TextChoices):
     ROLE_CHANGE = "role_change", _("角色变更")
     JURISDICTION_CHANGE = "jurisdiction_change", _("辖区变更")
     TOKEN_ISSUED = "token_issued", _("签发接口令牌")
+    TOKEN_REVOKED = "token_revoked", _("撤销接口令牌")
+    TOKEN_ROTATED = "token_rotated", _("轮换接口令牌")
     EXPORT = "export", _("数据导出")
     UPLOAD = "upload", _("文件上传")
     AUDIT_PURGE = "audit_purge", _("清理过期审计日志")
@@ -38,3 +40,16 @@ class UploadKind(models.TextChoices):
     PDF = "pdf", _("PDF")
     AUDIO = "audio", _("音频")
     VIDEO = "video", _("视频")
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", _("只读")
+    WRITE = "write", _("读写")
+
+
+class TokenRevocation(models.TextChoices):
+    ADMIN = "admin", _("管理员撤销")
+    OWNER = "owner", _("持有人撤销")
+    PASSWORD_CHANGED = "password_changed", _("账户密码已修改")
+    ROTATED = "rotated", _("已轮换")
+    SUPERSEDED = "superseded", _("超出有效令牌数量上限")

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import AuditEvent, AuditOutcome, UploadKind
+from .choices import AuditEvent, AuditOutcome, TokenRevocation, TokenScope, UploadKind
 
 
 class AuditLog(models.Model):
@@ -116,3 +116,65 @@ class StoredUpload(models.Model):
     @property
     def path(self):
         return Path(settings.MEDIA_ROOT) / self.relative_path
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def live(self, now=None):
+        """Neither revoked nor expired."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+class ApiToken(models.Model):
+    """An integrator's API token. Only the SHA-256 of the key is stored: the key itself is shown
+    once, when it is issued (``services.issue_token``). A read-only token may not change data;
+    every token expires; all of an owner's tokens are revoked when the owner's password changes."""
+
+    key_hash = models.CharField(_("令牌摘要"), max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(_("令牌前缀"), max_length=8, editable=False,
+                                  help_text=_("令牌的前 8 位，用于识别，不能用于登录"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("持有账户"), on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    integrator = models.CharField(_("对接系统"), max_length=100, blank=True)
+    scope = models.CharField(_("权限范围"), max_length=8, choices=TokenScope.choices, default=TokenScope.WRITE)
+    created_at = models.DateTimeField(_("签发时间"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("签发人"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField(_("到期时间"))
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    revoked_reason = models.CharField(_("撤销原因"), max_length=20, choices=TokenRevocation.choices, blank=True)
+    replaced_by = models.ForeignKey("self", verbose_name=_("轮换后的令牌"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="security_token_user_idx")]
+
+    def __str__(self):
+        name = self.integrator or str(self.user)
+        return f"{name} {self.key_prefix}…"
+
+    def is_live(self, now=None) -> bool:
+        return self.revoked_at is None and self.expires_at > (now or timezone.now())
+
+    is_live.boolean = True
+    is_live.short_description = _("有效")
+
+
+class RateCounter(models.Model):
+    """Hits of one client on one rate-limited resource in one time window (``ratelimit.py``).
+    In the database so that every worker process of the server counts together."""
+
+    name = models.CharField(_("计数对象"), max_length=200)
+    bucket = models.BigIntegerField(_("时间窗口"))
+    hits = models.PositiveIntegerField(_("次数"), default=0)
+    expires = models.BigIntegerField(_("过期时间戳"), db_index=True)
+
+    class Meta:
+        verbose_name = _("访问频率计数")
+        verbose_name_plural = _("访问频率计数")
+        constraints = [models.UniqueConstraint(fields=["name", "bucket"], name="security_ratecounter_unique")]
