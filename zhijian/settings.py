@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "zhijian.core.text.ControlCharacterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "zhijian.security.middleware.RequestContextMiddleware",
     "zhijian.security.middleware.SessionTimeoutMiddleware",
