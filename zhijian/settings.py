@@ -177,6 +177,12 @@ REST_FRAMEWORK = {
     # Counted in the database (security.ratelimit), shared by every worker process.
     "DEFAULT_THROTTLE_RATES": {"auth_token": os.environ.get("ZHIJIAN_RATE_TOKEN_ENDPOINT", "10/min")},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with a nesting-depth and size limit and Chinese errors (core/parsers.py); forms as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "zhijian.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "zhijian.core.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

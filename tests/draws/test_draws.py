@@ -338,7 +338,8 @@ def test_entity_ids_come_from_the_private_ids_file_and_a_changed_one_is_refused(
     by_code = dict(MarketEntity.objects.values_list("credit_code", "id"))
     assert all(by_code[code] == pk for code, pk in DrawItem.objects.filter(draw=draw).values_list("credit_code", "entity_id"))
 
-    # Another draw whose ids file is changed after the commit (two ids swapped) is refused.
+    # Another draw (the first voided, with a reason) whose ids file is changed after the commit (two ids swapped) is refused.
+    services.draw_void(actor=leader, draw=draw, reason="复核名录后重新抽取")
     draw2 = services.draw_commit(actor=leader, plan=plan)
     path = services.draw_dir(draw2.public_id) / "ids-B.bin"
     raw = path.read_bytes()

@@ -14,6 +14,7 @@ class DrawsConfig(AppConfig):
         from .choices import TRACE_ACTIONS
 
         trace.register_action_labels(TRACE_ACTIONS)
+        from . import procedure  # noqa: F401  (declares the draw's procedure: its step labels)
         # The entity page's timeline (entities sits below: a registry this app fills).
         from . import timeline_rows
 

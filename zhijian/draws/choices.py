@@ -18,6 +18,14 @@ DEFAULT_RATIOS = {"A": "2", "B": "4", "C": "20", "D": "60"}
 class DrawState(models.TextChoices):
     COMMITTED = "committed", _("已锁定（待抽取）")
     EXECUTED = "executed", _("已抽取")
+    VOIDED = "voided", _("已作废")
+
+
+class DrawAction(models.TextChoices):
+    """The steps of a draw's procedure (``procedure.DRAW``); the commit creates the draw."""
+
+    EXECUTE = "execute", _("执行抽取")
+    VOID = "void", _("作废")
 
 
 class RecusalKind(models.TextChoices):

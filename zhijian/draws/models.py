@@ -148,6 +148,16 @@ class Draw(TimeStamped):
     committed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     executed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     executed_at = models.DateTimeField(_("抽取时间"), null=True, blank=True)
+    # The workflow kernel's compare-and-swap counter (``procedure.DRAW``).
+    version = models.PositiveIntegerField(default=1, editable=False)
+    # A void (作废): only by the approving role, always with a reason; public on the draw's page.
+    void_reason = models.CharField(_("作废理由"), max_length=500, blank=True)
+    voided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("作废人"), null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    voided_at = models.DateTimeField(_("作废时间"), null=True, blank=True)
+    # The plan's voided draw this one replaces (the latest one voided before this commit).
+    predecessor = models.ForeignKey("self", verbose_name=_("前一次抽取"), null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="successors")
 
     objects = ScopedManager()
 
@@ -155,6 +165,11 @@ class Draw(TimeStamped):
         verbose_name = _("抽查批次")
         verbose_name_plural = _("抽查批次")
         ordering = ["-id"]
+        constraints = [
+            # One live draw per plan: committing again is refused (services.draw_commit locks the
+            # plan first; this index is what holds when two commits race on different servers).
+            models.UniqueConstraint(fields=["plan"], condition=~models.Q(state=DrawState.VOIDED), name="draw_one_live_per_plan"),
+        ]
 
     def __str__(self):
         return f"{self.plan.name} #{self.public_id[:8]}"
@@ -164,7 +179,14 @@ class Draw(TimeStamped):
 
     @property
     def revealed_seed(self) -> str:
-        return self.seed_hex if self.state == DrawState.EXECUTED else ""
+        """The seed once it can no longer choose anything: after the execution, or when the draw
+        was voided (a voided commitment's seed is published, so anyone can see what it would have
+        drawn: voiding cannot hide a result someone disliked)."""
+        return self.seed_hex if self.state in (DrawState.EXECUTED, DrawState.VOIDED) else ""
+
+    @property
+    def is_voided(self) -> bool:
+        return self.state == DrawState.VOIDED
 
 
 @register_scoped

@@ -8,8 +8,9 @@ from zhijian.core.api import code_names
 from zhijian.entities.choices import EntityStatus, EntityType
 from zhijian.inspections.models import BusinessLine
 from zhijian.org.models import User
+from zhijian.security.masking import mask_name
 
-from .choices import RecusalKind, RiskClass
+from .choices import DrawState, RecusalKind, RiskClass
 from .models import Draw, DrawItem, DrawPlan
 
 # Prefix lengths of the home-division recusal rule, as people say them.
@@ -24,8 +25,29 @@ def draws_of(plan):
     return plan.draws.order_by("-id")
 
 
+def live_draw(plan) -> Draw | None:
+    """The plan's one draw that is not voided (committed or executed), if any."""
+    return plan.draws.exclude(state=DrawState.VOIDED).order_by("id").first()
+
+
 def public_draw(public_id: str) -> Draw:
-    return get_object_or_404(Draw.objects.select_related("plan", "plan__bureau"), public_id=public_id)
+    return get_object_or_404(Draw.objects.select_related("plan", "plan__bureau", "predecessor", "voided_by", "voided_by__bureau"),
+                             public_id=public_id)
+
+
+def successors(draw) -> list[Draw]:
+    """The draws committed after this one was voided (each names it as its predecessor)."""
+    return list(Draw.objects.filter(predecessor=draw).order_by("id").only("id", "public_id", "state", "created_at", "plan_id"))
+
+
+def public_voider(draw) -> str:
+    """Who voided a draw, as the public page names them: the unit and the masked name (as the
+    published inspector list names inspectors)."""
+    user = draw.voided_by
+    if user is None:
+        return ""
+    name = mask_name(user.full_name or user.username)
+    return f"{user.bureau.name} {name}" if user.bureau_id else name
 
 
 def items(draw):

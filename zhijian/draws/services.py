@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -36,12 +36,10 @@ from zhijian.org.models import User
 from zhijian.security.masking import mask_name
 from zhijian.supervision.tasks import task_create
 
-from . import algorithm, pgpool, sources
-from .choices import DEFAULT_RATIOS, DrawState, InspectionResult, RecusalKind
+from . import algorithm, pgpool, queries, sources
+from .choices import DEFAULT_RATIOS, DrawAction, DrawState, InspectionResult, RecusalKind
 from .models import DeclaredRelation, Draw, DrawItem, DrawPlan, EntityRiskClass, JointInspection, RecusalRule, RiskClassRatio
-
-# Who may organise draws and record their results.
-DRAW_ROLES = (RoleCode.LEADER, RoleCode.DISPATCHER, RoleCode.ENFORCEMENT_OFFICER)
+from .procedure import DRAW, DRAW_ROLES
 # The result-publicity clock of a drawn item (deadlines.clocks), started on the inspection's day.
 PUBLICITY_CLOCK = "draws.drawitem"
 BATCH = 50_000
@@ -59,6 +57,18 @@ def _check(actor, division_code: str) -> None:
         raise ApplicationError(_("您没有组织双随机抽查的权限"), code="forbidden")
     if not in_jurisdiction(actor, division_code):
         raise ApplicationError(_("不存在或不在您的辖区内"), code="not_found")
+
+
+class DrawExists(ApplicationError):
+    """The plan already has a live draw: a plan is drawn once (void it, with a reason, to draw again)."""
+
+    status = 409
+
+    def __init__(self, live: Draw):
+        super().__init__(
+            _("该抽查计划已有抽查批次 %(id)s（%(state)s），不能再次锁定名录或抽取。如确需重新抽取，须由领导填写理由作废该批次")
+            % {"id": live.public_id, "state": live.get_state_display()},
+            code="draw_exists", extra={"draw": live.pk, "public_id": live.public_id, "state": live.state})
 
 
 def _percent(value) -> Decimal:
@@ -287,8 +297,16 @@ def canonical(data) -> bytes:
 
 @transaction.atomic
 def draw_commit(*, actor, plan: DrawPlan) -> Draw:
-    """Freeze the entity and inspector pools, then generate and hide the seed and publish its SHA-256."""
+    """Freeze the entity and inspector pools, then generate and hide the seed and publish its SHA-256.
+
+    A plan has one live draw: the plan's row is locked first, so of two commits at once the second
+    waits and is then refused (``DrawExists``, 409, naming the live draw); the partial unique index
+    ``draw_one_live_per_plan`` holds it at the database as well."""
     _check(actor, plan.division_code)
+    plan = DrawPlan.objects.select_for_update(of=("self",)).select_related("bureau").get(pk=plan.pk)
+    live = queries.live_draw(plan)
+    if live is not None:
+        raise DrawExists(live)
     if plan.inspectors_per_entity < 2:
         raise ApplicationError(_("每户检查人员不得少于 2 人"), code="too_few_inspectors")
     params = plan_params(plan)
@@ -322,13 +340,22 @@ def _commit(actor, plan: DrawPlan, params: dict, public_id: str, folder: Path) -
     # The seed is drawn only now, when every file it will select from is written and hashed: no
     # order or content of a pool could have been chosen knowing it.
     seed = secrets.token_bytes(32)
-    draw = Draw.objects.create(
-        plan=plan, public_id=public_id, seed_hex=seed.hex(), seed_sha256=algorithm.commitment(seed), params=params,
-        files=files, recusal_inputs=recusal, recusal_sha256=hashlib.sha256(canonical(recusal)).hexdigest(),
-        pool_size=sum(counts.values()), committed_by=actor,
-    )
+    predecessor = Draw.objects.filter(plan=plan, state=DrawState.VOIDED).order_by("-id").first()
+    try:
+        with transaction.atomic():
+            draw = Draw.objects.create(
+                plan=plan, public_id=public_id, seed_hex=seed.hex(), seed_sha256=algorithm.commitment(seed), params=params,
+                files=files, recusal_inputs=recusal, recusal_sha256=hashlib.sha256(canonical(recusal)).hexdigest(),
+                pool_size=sum(counts.values()), committed_by=actor, predecessor=predecessor,
+            )
+    except IntegrityError:
+        live = queries.live_draw(plan)  # a commit that did not take the plan's lock (the index refused it)
+        if live is None:
+            raise
+        raise DrawExists(live) from None
     public = {"public_id": public_id, "seed_sha256": draw.seed_sha256, "files": files, "recusal_sha256": draw.recusal_sha256,
-              "pool_size": draw.pool_size, "quota": params["quota"]}
+              "pool_size": draw.pool_size, "quota": params["quota"],
+              "predecessor": predecessor.public_id if predecessor else None}
     trace.record(actor=actor, action="draw.committed", obj=draw, after=public, division_code=plan.division_code)
     events.emit("draw.committed", payload={"draw": draw.pk, **public}, division_code=plan.division_code,
                 object_type="draws.draw", object_id=draw.pk)
@@ -343,7 +370,9 @@ def public_summary(draw: Draw) -> dict:
     p = draw.params
     return {"public_id": draw.public_id, "algorithm": p.get("algorithm", ""), "seed_sha256": draw.seed_sha256,
             "seed": draw.revealed_seed, "percent": p["percent"], "counts": p["counts"], "quota": p["quota"],
-            "per_entity": p["per_entity"], "files": draw.files, "recusal_sha256": draw.recusal_sha256, "state": draw.state}
+            "per_entity": p["per_entity"], "files": draw.files, "recusal_sha256": draw.recusal_sha256, "state": draw.state,
+            "predecessor": draw.predecessor.public_id if draw.predecessor_id else None,
+            "void": {"at": draw.voided_at.isoformat(), "reason": draw.void_reason} if draw.state == DrawState.VOIDED else None}
 
 
 def _changed(name: str) -> ApplicationError:
@@ -506,11 +535,10 @@ def _store_items(draw: Draw, assigned, certs: list[str], excluded: dict, ids: di
 @transaction.atomic
 def draw_execute(*, actor, draw: Draw) -> Draw:
     """Reveal the seed and compute the selection with the public algorithm; store items and result.csv."""
-    draw = Draw.objects.select_for_update().select_related("plan").get(pk=draw.pk)
+    draw = Draw.objects.select_for_update(of=("self",)).select_related("plan").get(pk=draw.pk)
     _check(actor, draw.plan.division_code)
+    DRAW.check(draw, DrawAction.EXECUTE, actor)  # executed or voided: 409, never a second selection
     _no_flush_wait()
-    if draw.state != DrawState.COMMITTED:
-        raise ApplicationError(_("该批次已抽取"), code="already_executed")
     with ThreadPoolExecutor(max_workers=1) as hasher:
         seed, strata, checks, cover, excluded = _prepare(draw, hasher, with_ids=True)
         rows = [(code, division, s, rank, pk) for s in algorithm.STRATA for rank, (code, division, pk) in enumerate(strata[s], 1)]
@@ -530,7 +558,8 @@ def draw_execute(*, actor, draw: Draw) -> Draw:
     draw.executed_by = actor
     draw.executed_at = timezone.now()
     draw.selected_count = len(rows)
-    draw.save(update_fields=["files", "state", "executed_by", "executed_at", "selected_count", "updated_at"])
+    draw.version += 1
+    draw.save(update_fields=["files", "state", "executed_by", "executed_at", "selected_count", "version", "updated_at"])
     public = {"public_id": draw.public_id, "seed": draw.seed_hex, "result_sha256": draw.files["result.csv"],
               "selected": draw.selected_count}
     trace.record(actor=actor, action="draw.executed", obj=draw, after=public, division_code=draw.plan.division_code)
@@ -539,10 +568,32 @@ def draw_execute(*, actor, draw: Draw) -> Draw:
     return draw
 
 
+VOID_REASON_MAX = 500
+
+
+@transaction.atomic
+def draw_void(*, actor, draw: Draw, reason: str) -> Draw:
+    """Void a committed or executed draw: only the approving role (领导), always with a reason.
+
+    One move of the draw's procedure (``procedure.DRAW``): the step, the trace entry ``draw.void``
+    (who, the reason) and the event ``draw.voided``. The void is shown on the public and the
+    internal draw page; the plan may then be committed again, and the new draw names this one.
+    Refused when the draw's items went on to joint inspections or results."""
+    reason = " ".join(str(reason or "").split())
+    if len(reason) > VOID_REASON_MAX:
+        raise ApplicationError(_("作废理由不能超过 %(n)d 个字") % {"n": VOID_REASON_MAX}, code="reason_too_long")
+    # Locked first: no result is recorded on its items while the guards look.
+    list(Draw.objects.select_for_update().filter(pk=draw.pk).values_list("pk", flat=True))
+    now = timezone.now()
+    return DRAW.move(draw, DrawAction.VOID, actor=actor, reason=reason, comment=reason,
+                     fields={"void_reason": reason, "voided_by_id": getattr(actor, "pk", None), "voided_at": now})
+
+
 def verify(draw: Draw) -> list[str]:
-    """Differences between a recomputation and the stored selection (empty when they agree)."""
-    if draw.state != DrawState.EXECUTED:
-        return [_("该批次尚未抽取")]
+    """Differences between a recomputation and the stored selection (empty when they agree). A
+    draw voided after its execution verifies like any executed one."""
+    if draw.executed_at is None:
+        return [_("该批次未抽取即已作废") if draw.state == DrawState.VOIDED else _("该批次尚未抽取")]
     try:
         strata, chosen, excluded = compute(draw)
     except ApplicationError as exc:
@@ -633,8 +684,11 @@ def draw_record_result(*, actor, item: DrawItem, result: str, note: str = "", in
     The publicity clock starts on the day of the inspection — ``inspected_on`` as given, else the
     day of the sealed on-site record that answered the item (``sources.sealed_inspection_date``) —
     never on the day the result is typed in. Without either the result is refused."""
-    item = DrawItem.objects.select_for_update(of=("self",)).select_related("draw__plan", "joint").get(pk=item.pk)
+    # The draw's row too: a void (which locks it before checking for results) and a result never cross.
+    item = DrawItem.objects.select_for_update(of=("self", "draw")).select_related("draw__plan", "joint").get(pk=item.pk)
     _check(actor, item.division_code)
+    if item.draw.state != DrawState.EXECUTED:
+        raise ApplicationError(_("该抽查批次已作废，不能录入检查结果"), code="draw_voided")
     if result not in InspectionResult.values:
         raise ApplicationError(_("未知的检查结果"), code="invalid_result")
     if item.published_at:
@@ -662,8 +716,10 @@ def draw_record_result(*, actor, item: DrawItem, result: str, note: str = "", in
 @transaction.atomic
 def draw_publish_result(*, actor, item: DrawItem) -> DrawItem:
     """Publish a recorded result on the public results page."""
-    item = DrawItem.objects.select_for_update().get(pk=item.pk)
+    item = DrawItem.objects.select_for_update(of=("self",)).select_related("draw").get(pk=item.pk)
     _check(actor, item.division_code)
+    if item.draw.state != DrawState.EXECUTED:
+        raise ApplicationError(_("该抽查批次已作废，不能公示检查结果"), code="draw_voided")
     if not item.result:
         raise ApplicationError(_("尚未录入检查结果"), code="no_result")
     if item.published_at:

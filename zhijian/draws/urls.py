@@ -10,6 +10,7 @@ urlpatterns = [
     path("plans/<int:pk>/commit/", views.plan_commit, name="plan_commit"),
     path("<int:pk>/", views.draw_detail, name="draw_detail"),
     path("<int:pk>/execute/", views.draw_execute, name="draw_execute"),
+    path("<int:pk>/void/", views.draw_void, name="draw_void"),
     path("<int:pk>/merge/", views.draw_merge, name="draw_merge"),
     path("items/<int:pk>/result/", views.item_result, name="item_result"),
     path("items/<int:pk>/publish/", views.item_publish, name="item_publish"),

@@ -13,9 +13,10 @@ from django.views.decorators.http import require_POST
 from zhijian.core.errors import ApplicationError
 
 from . import algorithm, queries, services
-from .choices import DrawState
+from .choices import DrawAction, DrawState
 from .forms import PlanForm, ResultForm
 from .models import Draw, DrawItem, DrawPlan
+from .procedure import DRAW
 
 PAGE = 50
 
@@ -47,7 +48,8 @@ def plan_detail(request, pk):
     plan = DrawPlan.objects.select_related("bureau").get_scoped_or_404(request.user, pk=pk)
     params = services.plan_params(plan)
     return render(request, "draws/plan_detail.html", {"plan": plan, "params": params, "words": queries.plan_words(params),
-                                                      "draws": queries.draws_of(plan), "lines": queries.line_names(plan.business_lines)})
+                                                      "draws": queries.draws_of(plan), "live": queries.live_draw(plan),
+                                                      "lines": queries.line_names(plan.business_lines)})
 
 
 @login_required
@@ -64,10 +66,14 @@ def plan_commit(request, pk):
 
 @login_required
 def draw_detail(request, pk):
-    draw = Draw.objects.select_related("plan").get_scoped_or_404(request.user, pk=pk)
+    draw = Draw.objects.select_related("plan", "predecessor", "voided_by").get_scoped_or_404(request.user, pk=pk)
     items = _page(request, queries.items(draw).scoped(request.user))
     queries.with_inspector_names(items)
-    return render(request, "draws/draw_detail.html", {"draw": draw, "items": items, "result_form": ResultForm(), "today": timezone.localdate()})
+    return render(request, "draws/draw_detail.html", {
+        "draw": draw, "items": items, "result_form": ResultForm(), "today": timezone.localdate(),
+        "can_void": DRAW.can(draw, DrawAction.VOID, request.user, reason="-"), "successors": queries.successors(draw),
+        "void_max": services.VOID_REASON_MAX,
+    })
 
 
 @login_required
@@ -78,6 +84,19 @@ def draw_execute(request, pk):
         services.draw_execute(actor=request.user, draw=draw)
     except ApplicationError as exc:
         messages.error(request, exc.message)
+    return redirect(draw)
+
+
+@login_required
+@require_POST
+def draw_void(request, pk):
+    draw = Draw.objects.select_related("plan").get_scoped_or_404(request.user, pk=pk)
+    try:
+        services.draw_void(actor=request.user, draw=draw, reason=request.POST.get("reason", ""))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("该抽查批次已作废，作废理由已公示"))
     return redirect(draw)
 
 
@@ -127,7 +146,8 @@ def public_draw(request, public_id):
     draw = queries.public_draw(public_id)
     files = [(name, sha) for name, sha in draw.files.items()]
     return render(request, "draws/public_draw.html", {"draw": draw, "files": files, "executed": draw.state == DrawState.EXECUTED,
-                                                       "strata": algorithm.STRATA,
+                                                       "strata": algorithm.STRATA, "public": True,
+                                                       "voider": queries.public_voider(draw), "successors": queries.successors(draw),
                                                        "lines": queries.line_names(draw.params.get("business_lines", []))})
 
 

@@ -3,6 +3,11 @@
 Accepts the column headers of the public registration extracts (企业名称, 统一社会信用代码,
 注册日期, 企业类型, 法人代表, 注册资金, 经营范围, 所在省份, 地区, 注册地址) and Zhijian's own
 template; file-level problems raise ``FileProblem`` before anything is written.
+
+Every problem is told in Chinese and names the row: a field longer than ``FIELD_LIMIT`` characters
+(CSV's own limit, e.g. a quote never closed swallowing the rest of the file), a NUL byte, a broken
+encoding, or an .xlsx that is truncated, not a zip, missing its parts or with damaged XML — never
+Python's or openpyxl's English text, never a traceback.
 """
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ import datetime as dt
 import re
 import unicodedata
 import zipfile
+import zlib
+from xml.etree.ElementTree import ParseError as XMLParseError
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Iterator
@@ -39,6 +46,11 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "lat": ("纬度", "lat", "latitude"),
 }
 REQUIRED = ("name", "credit_code")
+# The longest field read, in characters: CSV's own limit (131,072), never raised process-wide. The
+# longest real field (经营范围) is a few thousand characters; a longer one is a broken file.
+FIELD_LIMIT = csv.field_size_limit()
+# An .xlsx whose parts unpack to more than this is refused before it is read (a zip bomb).
+XLSX_MAX_UNPACKED = 1024 * 1024 * 1024
 NA = {"", "n/a", "na", "null", "none", "-", "--", "无", "/"}
 
 _ALIAS_INDEX = {}
@@ -192,7 +204,11 @@ def _iter_csv(path: Path) -> Iterator[list]:
         raise FileProblem(_("文件不是文本格式的 CSV"))
     encoding = _sniff_encoding(head, whole=whole)
     with open(path, encoding=encoding, newline="", errors="strict") as text:
-        sample = text.read(8192)
+        try:
+            sample = text.read(8192)
+        except UnicodeDecodeError:  # e.g. a UTF-8 BOM before GBK text
+            raise FileProblem(_("第 %(n)d 行附近有无法按 %(e)s 解码的字节：文件可能损坏或混用了编码")
+                              % {"n": _bad_line(head, encoding), "e": _shown(encoding)}) from None
         text.seek(0)
         try:
             dialect = csv.Sniffer().sniff(sample, delimiters=",\t;|")
@@ -204,30 +220,90 @@ def _iter_csv(path: Path) -> Iterator[list]:
             for line, row in enumerate(reader, start=1):
                 yield row
         except UnicodeDecodeError:
-            raise FileProblem(_("第 %(n)d 行附近有无法按 %(e)s 解码的字节：文件可能损坏或混用了编码") % {"n": line + 1, "e": encoding}) from None
+            raise FileProblem(_("第 %(n)d 行附近有无法按 %(e)s 解码的字节：文件可能损坏或混用了编码") % {"n": line + 1, "e": _shown(encoding)}) from None
         except csv.Error as exc:
-            raise FileProblem(_("第 %(n)d 行 CSV 格式错误：%(m)s") % {"n": line + 1, "m": exc}) from None
+            raise FileProblem(_("第 %(n)d 行 CSV 格式错误：%(m)s") % {"n": line + 1, "m": _csv_error(exc)}) from None
+
+
+def _shown(encoding: str) -> str:
+    """An encoding as people name it ("utf-8-sig" is UTF-8 with a BOM: still "utf-8")."""
+    return "utf-8" if encoding == "utf-8-sig" else encoding
+
+
+def _bad_line(head: bytes, encoding: str) -> int:
+    """The line of ``head`` holding its first byte that ``encoding`` cannot decode."""
+    body = head[len(codecs.BOM_UTF8):] if encoding == "utf-8-sig" else head
+    try:
+        codecs.getincrementaldecoder(_shown(encoding))(errors="strict").decode(body, final=False)
+    except UnicodeDecodeError as exc:
+        return body[: exc.start].count(b"\n") + 1
+    return 1
+
+
+def _csv_error(exc: csv.Error) -> str:
+    """The csv module's (English) reason, said in Chinese."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return _("有字段超过 %(n)d 个字符的上限，整个文件未导入（常见原因：某个引号没有结束，其后的内容都被当成了同一个字段）") % {"n": FIELD_LIMIT}
+    if "NUL" in text:
+        return _("含有空字符（NUL），文件可能不是文本或已损坏")
+    if "new-line character seen in unquoted field" in text:
+        return _("未加引号的字段中出现换行符：请用 Excel 或 WPS 另存为 CSV 后再导入")
+    return _("无法按 CSV 格式读取（请检查引号和分隔符）")
+
+
+def _xlsx_problem(exc: BaseException, row: int | None = None) -> FileProblem:
+    """A damaged .xlsx, said in Chinese (zipfile's, zlib's, the XML parser's and openpyxl's reasons are English)."""
+    if isinstance(exc, zipfile.BadZipFile) and "CRC" in str(exc) or isinstance(exc, zlib.error):
+        why = _("压缩数据已损坏")
+    elif isinstance(exc, (zipfile.BadZipFile, EOFError)):
+        why = _("不是完整的 .xlsx 压缩包，文件可能被截断")
+    elif isinstance(exc, KeyError):
+        why = _("缺少工作簿的组成部分")
+    elif isinstance(exc, (XMLParseError, SyntaxError)):
+        why = _("工作簿的 XML 内容已损坏")
+    elif isinstance(exc, NotImplementedError):
+        why = _("使用了不支持的压缩方式")
+    else:
+        why = _("文件结构无法识别")
+    if row is not None:
+        return FileProblem(_("Excel 文件第 %(n)d 行之后已损坏，无法读取（%(why)s）：请用 Excel 或 WPS 打开后另存为 .xlsx 再导入")
+                           % {"n": row, "why": why})
+    return FileProblem(_("Excel 文件已损坏，无法读取（%(why)s）：请用 Excel 或 WPS 打开后另存为 .xlsx 再导入") % {"why": why})
 
 
 def _iter_xlsx(path: Path) -> Iterator[list]:
+    # Any failure reading a damaged workbook is the file's problem, whatever zipfile, zlib, the XML
+    # parser or openpyxl raise for it (they raise many kinds): the person is told in Chinese.
     try:
         with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
+            infos = z.infolist()
+        names = {i.filename for i in infos}
         if "xl/workbook.xml" not in names:
             raise FileProblem(_("文件不是有效的 Excel（.xlsx）文件"))
+        if sum(i.file_size for i in infos) > XLSX_MAX_UNPACKED:
+            raise FileProblem(_("Excel 文件解压后超过 %(mb)d MB，拒绝读取：请分成几个文件导入") % {"mb": XLSX_MAX_UNPACKED // (1024 * 1024)})
         wb = load_workbook(path, read_only=True, data_only=True)
+        if not wb.worksheets:
+            raise FileProblem(_("Excel 文件中没有工作表"))
     except FileProblem:
         raise
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileProblem(_("Excel 文件已损坏，无法读取：%(m)s") % {"m": exc}) from None
+    except Exception as exc:
+        raise _xlsx_problem(exc) from None
+    line = 0
     try:
         ws = wb.worksheets[0]
-        for row in ws.iter_rows(values_only=True):
+        for line, row in enumerate(ws.iter_rows(values_only=True), start=1):
             if row is None or all(c is None or str(c).strip() == "" for c in row):
                 continue
+            for c in row:
+                if isinstance(c, str) and len(c) > FIELD_LIMIT:
+                    raise FileProblem(_("第 %(n)d 行有单元格超过 %(k)d 个字符的上限，整个文件未导入") % {"n": line, "k": FIELD_LIMIT})
             yield list(row)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileProblem(_("Excel 文件已损坏，无法读取：%(m)s") % {"m": exc}) from None
+    except FileProblem:
+        raise
+    except Exception as exc:
+        raise _xlsx_problem(exc, row=line or None) from None
     finally:
         wb.close()
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import shapely
+from django.utils.translation import gettext as _
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.validation import make_valid
 
@@ -19,7 +21,7 @@ class GeometryError(ValueError):
 def _check_coordinates(coords, depth: int) -> None:
     """Walk nested coordinate arrays: every position is [lng, lat] of finite numbers in range."""
     if depth == 0:
-        if not isinstance(coords, (list, tuple)) or len(coords) < 2:
+        if not isinstance(coords, (list, tuple)) or not 2 <= len(coords) <= 3:
             raise GeometryError("坐标点格式错误，应为 [经度, 纬度]")
         lng, lat = coords[0], coords[1]
         for v in (lng, lat):
@@ -45,14 +47,16 @@ def polygonal_from_geojson(geom: dict) -> tuple[Polygon | MultiPolygon, bool]:
     if not isinstance(geom, dict):
         raise GeometryError("缺少几何（geometry）")
     gtype = geom.get("type")
-    if gtype not in POLYGONAL:
-        raise GeometryError(f"几何类型 {gtype} 不支持，只能是 Polygon 或 MultiPolygon")
+    if not isinstance(gtype, str) or gtype not in POLYGONAL:
+        raise GeometryError(f"几何类型 {str(gtype)[:40]} 不支持，只能是 Polygon 或 MultiPolygon")
     coords = geom.get("coordinates")
-    _check_coordinates(coords, 2 if gtype == "Polygon" else 3)
+    depth = 2 if gtype == "Polygon" else 3
+    _check_coordinates(coords, depth)
     try:
-        g = shape(geom)
-    except Exception as exc:  # shapely/GEOS explain malformed rings (e.g. fewer than 4 points)
-        raise GeometryError(f"坐标无效：{exc}") from exc
+        # Longitude and latitude only: a height on some positions (and not others) is dropped, not an error.
+        g = shape({"type": gtype, "coordinates": _plane(coords, depth)})
+    except Exception as exc:  # GEOS refuses some rings; its reason is English, so it is not shown
+        raise GeometryError(_("坐标无效：无法由这些坐标构成多边形")) from exc
     if g.is_empty:
         raise GeometryError("几何为空")
     repaired = False
@@ -63,7 +67,18 @@ def polygonal_from_geojson(geom: dict) -> tuple[Polygon | MultiPolygon, bool]:
             raise GeometryError("几何无效且无法修复")
     if g.area == 0:
         raise GeometryError("多边形面积为零")
+    with np.errstate(divide="ignore", invalid="ignore"):  # a sliver's snapping divides by ~0: it is refused below
+        snapped = shapely.set_precision(g, PRECISION)
+    if snapped.is_empty or snapped.area == 0:
+        raise GeometryError(_("多边形过小：按 %(p)s 度的精度保存后为空") % {"p": PRECISION})
     return g, repaired
+
+
+def _plane(coords, depth: int):
+    """The coordinate arrays with each position cut to [lng, lat] (checked by _check_coordinates)."""
+    if depth == 0:
+        return [coords[0], coords[1]]
+    return [_plane(c, depth - 1) for c in coords]
 
 
 def polygonal_part(g):

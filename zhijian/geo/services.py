@@ -7,7 +7,6 @@ so in the same transaction), recording each move as an entity change with its tr
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zhijian.core import events, trace
+from zhijian.core import events, parsers, trace
 from zhijian.core.errors import ApplicationError, OutOfScope
 from zhijian.core.scoping import in_jurisdiction
 
@@ -50,9 +49,9 @@ def _clean_geometry(geometry) -> dict | None:
         return None
     if isinstance(geometry, str):
         try:
-            geometry = json.loads(geometry)
-        except ValueError as exc:
-            raise ApplicationError(_("边界不是有效的 GeoJSON"), code="bad_geometry") from exc
+            geometry = parsers.loads(geometry, what=_("边界"))
+        except parsers.JSONProblem as exc:
+            raise ApplicationError(_("边界不是有效的 GeoJSON：%(reason)s") % {"reason": exc.message}, code="bad_geometry") from exc
     try:
         geom, _repaired = polygonal_from_geojson(geometry)
     except GeometryError as exc:
@@ -224,10 +223,12 @@ def parse_grid_features(data: bytes, *, level: int) -> tuple[list[dict], list[di
     except UnicodeDecodeError:
         return [], [_err(None, "", _("文件不是 UTF-8 编码的文本"))]
     try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        where = _("第 %(line)d 行第 %(col)d 列") % {"line": exc.lineno, "col": exc.colno} if hasattr(exc, "lineno") else ""
-        return [], [_err(None, "", _("文件不是有效的 JSON（%(where)s）") % {"where": where})]
+        # Depth-limited (a file nested 100,000 deep is refused, not a RecursionError).
+        doc = parsers.loads(text, what=_("文件"))
+    except parsers.JSONProblem as exc:
+        if exc.where:
+            return [], [_err(None, "", _("文件不是有效的 JSON（%(where)s）") % {"where": exc.where})]
+        return [], [_err(None, "", exc.message)]
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         return [], [_err(None, "", _("不是 GeoJSON FeatureCollection（顶层 type 应为 FeatureCollection）"))]
     features = doc.get("features")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from zhijian.core.api import DisplayModelSerializer, ScopedReadOnlyViewSet
+from zhijian.core.parsers import JSONParser  # depth- and size-limited, Chinese errors
 from zhijian.core.idempotency import KEY_PATTERN
 
 from zhijian.clues.choices import ClueKind

@@ -1,5 +1,3 @@
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -7,6 +5,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from zhijian.core import parsers
 from zhijian.core.errors import ApplicationError
 
 from . import lines, services
@@ -67,9 +66,9 @@ class PublishForm(forms.Form):
 
     def clean_changes(self):
         try:
-            value = json.loads(self.cleaned_data["changes"] or "{}")
-        except ValueError as exc:
-            raise forms.ValidationError(_("不是有效的 JSON")) from exc
+            value = parsers.loads(self.cleaned_data["changes"] or "{}")  # depth-limited: never a RecursionError
+        except parsers.JSONProblem as exc:
+            raise forms.ValidationError(_("不是有效的 JSON：%(reason)s") % {"reason": exc.message}) from exc
         if not isinstance(value, dict):
             raise forms.ValidationError(_("须为 JSON 对象"))
         return value
