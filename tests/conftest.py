@@ -51,6 +51,15 @@ def _fresh_code_names():
 
 
 @pytest.fixture(autouse=True)
+def _own_trace_anchor(tmp_path_factory, settings, monkeypatch):
+    """Each test writes its trace checkpoints (core.anchor) to a file of its own, and child processes
+    too: one test's checkpoints must never be held against another test's database."""
+    path = str(tmp_path_factory.mktemp("anchor") / "trace-anchor.jsonl")
+    settings.TRACE_ANCHOR_FILE = path
+    monkeypatch.setenv("ZHIJIAN_TRACE_ANCHOR_FILE", path)
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language (a request switched to English must not leak)."""
     from django.conf import settings

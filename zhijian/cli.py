@@ -23,6 +23,7 @@ OWN_COMMANDS = [
     ("load-deadline-rules", "装载期限规则 / load deadline rules"),
     ("load-checklists", "装载检查清单 / load checklists"),
     ("verify-trace", "校验监管留痕链 / verify the trace chain"),
+    ("trace-checkpoint", "签名并锚定留痕链检查点 / sign and anchor a trace checkpoint"),
     ("verify-draw", "重算并核对双随机抽查 / recompute a double-random draw"),
     ("worker", "后台任务 worker / background task worker"),
     ("scheduler", "周期任务调度 / periodic job scheduler"),

@@ -29,6 +29,7 @@ urlpatterns = [
     path("m/", include("zhijian.mobile.urls")),
     path("inspections/", include("zhijian.inspections.urls")),
     path("p/inspections/", include("zhijian.inspections.public_urls")),
+    path("p/trace/", include("zhijian.core.public_trace")),
     path("coordination/", include("zhijian.coordination.urls")),
     path("stats/", include("zhijian.analytics.urls")),
     path("api/v1/", include(api_v1)),

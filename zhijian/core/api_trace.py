@@ -1,7 +1,9 @@
 """API for the trace ledger and webhook deliveries.
 
 - ``GET /api/v1/trace/verify/`` — audit administrators (安全审计员) and leaders: verifying the
-  ledger is an audit act, and the answer names only chains, ids and seqs, never content.
+  ledger is an audit act, and the answer names only chains, ids and seqs, never content. One object
+  (``VerifySerializer``), its texts in Chinese; it also holds the chains against the latest signed
+  checkpoint of the anchor file (``core.anchor``).
 - ``GET /api/v1/trace/entries/?object_type=&object_id=`` — anyone signed in sees the entries in
   their jurisdiction (an object's history is shown where the object is); audit administrators,
   who see no business data (三员分立), read the whole ledger: it holds who/what/when and digests,
@@ -13,11 +15,13 @@
 """
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from . import trace, webhooks
 from .api import DisplayModelSerializer, ScopedReadOnlyViewSet
@@ -58,32 +62,51 @@ class TraceEntryViewSet(ScopedReadOnlyViewSet):
 
 
 class BreakSerializer(serializers.Serializer):
-    entry_id = serializers.IntegerField(allow_null=True)
-    chain = serializers.CharField()
-    seq = serializers.IntegerField(allow_null=True)
-    problem = serializers.CharField()
+    entry_id = serializers.IntegerField(allow_null=True, help_text=_("损坏的记录ID；整条链或锚定文件的问题为空"))
+    chain = serializers.CharField(help_text=_("链名，如 4419:3；锚定文件的问题为空"))
+    seq = serializers.IntegerField(allow_null=True, help_text=_("记录序号"))
+    code = serializers.CharField(help_text=_("损坏类型代码，如 hash、seq_gap、checkpoint_hash、checkpoint_behind、chain_missing、anchor_signature"))
+    problem = serializers.CharField(help_text=_("损坏说明"))
+
+
+class AnchorCheckpointSerializer(serializers.Serializer):
+    source = serializers.CharField(help_text=_("锚定文件名"))
+    n = serializers.IntegerField(help_text=_("检查点编号"))
+    at = serializers.DateTimeField(help_text=_("检查点时间"))
+    chains = serializers.IntegerField(help_text=_("检查点记录的链数"))
 
 
 class VerifySerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
-    checked = serializers.IntegerField()
-    chains = serializers.IntegerField()
-    first_break = BreakSerializer(allow_null=True)
-    breaks = BreakSerializer(many=True)
+    ok = serializers.BooleanField(help_text=_("全部完好时为 true"))
+    summary = serializers.CharField(help_text=_("校验结论"))
+    checked = serializers.IntegerField(help_text=_("校验的记录数"))
+    chains = serializers.IntegerField(help_text=_("校验的链数"))
+    anchors = AnchorCheckpointSerializer(many=True, help_text=_("据以核对的最新签名检查点"))
+    first_break = BreakSerializer(allow_null=True, help_text=_("第一处损坏"))
+    breaks = BreakSerializer(many=True, help_text=_("全部损坏（最多 100 处）"))
+
+
+class _OneObjectSchema(api_settings.DEFAULT_SCHEMA_CLASS):
+    """The report is one object: drf-spectacular would publish a ViewSet's ``list`` as an array."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
 
 
 class TraceVerifyViewSet(viewsets.ViewSet):
     """One read: the ledger's verification report (a router ViewSet so it sits in api_urls)."""
 
     permission_classes = [IsAuditorOrLeader]
+    schema = _OneObjectSchema()
 
     @extend_schema(
         responses=VerifySerializer,
-        parameters=[OpenApiParameter("chain", str, many=True, required=False, description="只校验这些链")],
+        parameters=[OpenApiParameter("chain", str, many=True, required=False, description=_("只校验这些链"))],
+        description=_("校验留痕链：重算每条记录的哈希与链接，并与锚定文件中最新的签名检查点核对（见 docs/security.md）"),
     )
     def list(self, request):
         chains = request.query_params.getlist("chain") or None
-        return Response(trace.verify(chains=chains).as_dict())
+        return Response(VerifySerializer(trace.verify(chains=chains).as_dict()).data)
 
 
 class DeliverySerializer(DisplayModelSerializer):

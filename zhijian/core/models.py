@@ -415,3 +415,33 @@ class ExportJob(TimeStamped):
     @property
     def percent(self) -> int:
         return 100 if self.state == self.State.DONE else int(100 * self.processed / self.total) if self.total else 0
+
+
+# --- trace anchor (留痕锚定) ----------------------------------------------------------------------
+class TraceAnchorLine(models.Model):
+    """A copy of one signed line of the trace anchor (``zhijian.core.anchor``): a signing key pinned
+    or changed, or a checkpoint of every chain head. The authoritative copy is the append-only
+    anchor file outside the database; these rows feed the public portal and tell ``verify-trace``
+    how far the file should reach. Nothing here is trusted for verification."""
+
+    class Kind(models.TextChoices):
+        KEY = "key", _("签名密钥登记")
+        CHECKPOINT = "checkpoint", _("检查点")
+
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    n = models.PositiveBigIntegerField(_("检查点编号"), null=True, blank=True)
+    kid = models.CharField(_("密钥ID"), max_length=40)
+    at = models.DateTimeField(_("时间"))
+    reason = models.CharField(_("触发"), max_length=16, blank=True)
+    line = models.TextField(_("签名记录"), help_text=_("规范 JSON，与锚定文件中的一行相同"))
+    created_at = models.DateTimeField(_("写入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("留痕锚定记录")
+        verbose_name_plural = _("留痕锚定记录")
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["n"], condition=models.Q(n__isnull=False), name="trace_anchor_one_n")]
+        indexes = [models.Index(fields=["kind", "-id"], name="trace_anchor_kind")]
+
+    def __str__(self):
+        return f"{self.kind} {self.n or self.kid}"

@@ -22,10 +22,19 @@ the append, so two transactions never append to one chain at once (on SQLite the
 lock already serialises them). ``verify()`` recomputes every hash and checks every link, the seq
 sequence and the head: an edited entry, a deleted one, an inserted one or a cut tail is found and
 named.
+
+A chain is only consistent with itself: whoever writes to the database can also re-hash an edited
+chain and its head, cut a tail and wind the head back, or delete a chain with its head row. So the
+heads are checkpointed, signed, outside the database (``anchor``), and ``verify()`` also holds every
+chain against the latest checkpoints: the chain must exist, reach the checkpointed seq and carry the
+checkpointed hash there. Rows are read as stored (no converters): a malformed value is a named
+break, not an exception. Threat model: docs/security.md.
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import zlib
 from datetime import timezone as dt_timezone
 from dataclasses import dataclass, field
@@ -33,13 +42,16 @@ from dataclasses import dataclass, field
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy as _
 
 from .signing import canonical_json, digest
-from .models import TraceChain, TraceEntry
-from . import signing
+from .models import SigningKey, TraceAnchorLine, TraceChain, TraceEntry
+from . import anchor, signing
 
 # The fields an entry's hash covers, in the order they are shown when something mismatches.
 HASHED_FIELDS = (
@@ -90,7 +102,9 @@ def object_type_label(object_type: str) -> str:
 register_action_labels({
     "event.replayed": _("重新分发事件"),
     "delivery.replayed": _("重新投递"),
+    anchor.EVENT_TYPE: _("留痕链检查点"),  # an event type (webhooks), labelled like the trace actions
 })
+register_object_type_labels({"core.traceanchorline": _("留痕锚定记录")})
 
 
 def chain_for(division_code: str, object_type: str, object_id: str) -> str:
@@ -220,16 +234,91 @@ def record_many(actor, entries: list[dict]) -> list:
     return out
 
 
+# --- verification ------------------------------------------------------------------------------------------
+# Each kind of damage: (English for the operator's command, Chinese for people — the API, pages).
+PROBLEMS = {
+    "seq_gap": ("seq gap: entries seq {missing} are missing (deleted?)", _("序号缺号：第 %(missing)s 条记录缺失（被删除？）")),
+    "seq_order": ("seq out of order: expected {expected}", _("序号错乱：此处应为第 %(expected)s 条")),
+    "prev_hash": ("prev_hash mismatch: stored {stored}…, previous entry's hash is {expected}…",
+                  _("与前一条记录的链接断开（记录被删除、插入或调换）")),
+    "hash": ("hash mismatch: the entry's content was altered (stored {stored}…, computed {computed}…)", _("哈希不符：记录内容被改动")),
+    "malformed": ("malformed row: cannot read {fields} ({values})", _("记录格式损坏，无法读取：%(fields)s")),
+    "signature": ("signature invalid (kid {kid})", _("签名无效（密钥 %(kid)s）")),
+    "head_missing": ("chain head row is missing", _("链头记录缺失")),
+    "head_mismatch": ("chain head does not match the last entry (entries cut from the end, or head edited)",
+                      _("链头与最后一条记录不符（末尾记录被截去，或链头被改）")),
+    "checkpoint_hash": ("hash differs from checkpoint n={n} of {source}: stored {stored}…, checkpointed {expected}… "
+                        "(this entry or one before it was edited and the chain re-hashed)",
+                        _("与第 %(n)s 号检查点记录的哈希不符：这条或之前的记录被改动后重算了哈希")),
+    "checkpoint_missing": ("entry seq {seq} recorded by checkpoint n={n} of {source} is missing",
+                           _("第 %(n)s 号检查点记录的第 %(seq)s 条已不存在")),
+    "checkpoint_behind": ("chain ends at seq {last} but checkpoint n={n} of {source} recorded it up to seq {cp_seq}: entries {missing} "
+                          "are gone (tail cut and head wound back, or the database restored from an older copy)",
+                          _("链只到第 %(last)s 条，而第 %(n)s 号检查点已记录到第 %(cp_seq)s 条：末尾记录缺失（截去末尾并回拨链头，或数据库被恢复到较早的副本）")),
+    "chain_missing": ("chain is missing from the database (deleted with its head row?); checkpoint n={n} of {source} recorded it "
+                      "up to seq {seq}", _("整条链已从数据库中消失（连同链头被删除？），而第 %(n)s 号检查点记录其到第 %(seq)s 条")),
+    "key_mismatch": ("signing key {kid} in the database has another public key than the anchor pins (key replaced in the database)",
+                     _("数据库中签名密钥 %(kid)s 的公钥与锚定文件登记的不同（密钥在数据库中被替换）")),
+    "anchor_unreadable": ("anchor file {source} cannot be read: {error}", _("锚定文件无法读取")),
+    "anchor_not_found": ("anchor file {source} does not exist", _("锚定文件不存在")),
+    "anchor_bad_line": ("anchor file {source} line {line}: not a valid anchor line", _("锚定文件第 %(line)s 行不是有效的锚定记录")),
+    "anchor_key_signature": ("anchor file {source} line {line}: the first key {kid} is not signed by itself",
+                             _("锚定文件第 %(line)s 行：首个密钥 %(kid)s 的自签名无效")),
+    "anchor_untrusted_root": ("anchor file {source} line {line}: the first key {kid} is not among the trusted keys "
+                              "(TRACE_ANCHOR_KEYS / --trust-key)", _("锚定文件第 %(line)s 行：首个密钥 %(kid)s 不在配置的可信公钥之列")),
+    "anchor_key_change": ("anchor file {source} line {line}: the change to key {kid} is not signed by the previous key {prev}; refused",
+                          _("锚定文件第 %(line)s 行：更换为密钥 %(kid)s 的记录没有上一把密钥 %(prev)s 的有效签名，不予承认")),
+    "anchor_no_key": ("anchor file {source} line {line}: checkpoint n={n} comes before any key line",
+                      _("锚定文件第 %(line)s 行：第 %(n)s 号检查点之前没有密钥登记")),
+    "anchor_untrusted_key": ("anchor file {source} line {line}: checkpoint n={n} is signed with key {kid}, which the anchor does not "
+                             "pin (forged?); refused", _("锚定文件第 %(line)s 行：第 %(n)s 号检查点用未经登记的密钥 %(kid)s 签名（伪造？），不予承认")),
+    "anchor_signature": ("anchor file {source} line {line}: checkpoint n={n} does not verify with the pinned key {kid} (forged or "
+                         "altered); refused", _("锚定文件第 %(line)s 行：第 %(n)s 号检查点的签名无效（伪造或被改动），不予承认")),
+    "anchor_conflict": ("anchor file {source} line {line}: a second, different checkpoint n={n}",
+                        _("锚定文件第 %(line)s 行：出现第二个编号为 %(n)s 的不同检查点")),
+    "anchor_regress": ("anchor file {source} line {line}: checkpoint n={n} drops or winds back chain {chain} (seq {seq} in checkpoint "
+                       "n={prev})", _("锚定文件第 %(line)s 行：第 %(n)s 号检查点丢失或回退了链 %(chain)s（第 %(prev)s 号检查点记录到第 %(seq)s 条）")),
+    "anchor_missing": ("the anchor file {source} is missing or holds no checkpoint, but the database lists checkpoints up to n={n} "
+                       "(file deleted or replaced?)", _("锚定文件缺失或没有检查点，而数据库记录了到第 %(n)s 号的检查点（文件被删除或替换？）")),
+    "anchor_behind": ("the anchor file {source} ends at checkpoint n={last}, the database lists checkpoints up to n={n} (file truncated "
+                      "or replaced?)", _("锚定文件只到第 %(last)s 号检查点，而数据库记录了到第 %(n)s 号（文件被截断或替换？）")),
+    "anchor_disagree": ("anchor files {source} and {other} hold different checkpoints n={n} (one of them was rewritten)",
+                        _("两份锚定文件的第 %(n)s 号检查点不同（其中一份被改写）")),
+}
+
+
 @dataclass
 class Break:
     entry_id: int | None
     chain: str
     seq: int | None
-    problem: str
+    problem: str  # English, for the operator's console
+    code: str = ""
+    params: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, code: str, *, entry_id=None, chain: str = "", seq=None, **params):
+        params = {"chain": chain, "seq": seq, **params}
+        return cls(entry_id, chain, seq, PROBLEMS[code][0].format(**params), code, params)
+
+    @property
+    def message(self) -> str:
+        """What a person reads (Chinese, or the active language)."""
+        if self.code not in PROBLEMS:
+            return gettext("留痕链损坏")
+        return str(PROBLEMS[self.code][1]) % self.params
 
     def __str__(self):
-        where = f"entry id={self.entry_id}" if self.entry_id is not None else "chain head"
-        return f"{where} chain={self.chain} seq={self.seq}: {self.problem}"
+        if self.entry_id is not None:
+            where = f"entry id={self.entry_id} chain={self.chain} seq={self.seq}"
+        elif self.chain:
+            where = f"chain head chain={self.chain} seq={self.seq}"
+        else:
+            where = "anchor"
+        return f"{where}: {self.problem}"
+
+    def as_dict(self) -> dict:
+        return {"entry_id": self.entry_id, "chain": self.chain, "seq": self.seq, "code": self.code, "problem": self.message}
 
 
 @dataclass
@@ -237,73 +326,247 @@ class Report:
     checked: int = 0
     chains: int = 0
     breaks: list[Break] = field(default_factory=list)
+    anchors: list[dict] = field(default_factory=list)  # the checkpoints verified against
 
     @property
     def ok(self) -> bool:
         return not self.breaks
 
+    def summary(self) -> str:
+        if self.ok:
+            text = gettext("留痕链完好：%(chains)s 条链共 %(checked)s 条记录") % {"chains": self.chains, "checked": self.checked}
+        else:
+            text = gettext("留痕链已损坏：发现 %(n)s 处问题，第一处：%(first)s") % {"n": len(self.breaks), "first": self.breaks[0].message}
+        if self.anchors:
+            latest = max(self.anchors, key=lambda a: a["n"])
+            text += gettext("；已与第 %(n)s 号检查点（%(at)s）核对") % {"n": latest["n"], "at": latest["at"]}
+        else:
+            text += gettext("；尚无检查点可供核对")
+        return text
+
     def as_dict(self) -> dict:
         return {
             "ok": self.ok,
+            "summary": self.summary(),
             "checked": self.checked,
             "chains": self.chains,
-            "first_break": vars(self.breaks[0]) if self.breaks else None,
-            "breaks": [vars(b) for b in self.breaks[:100]],
+            "anchors": self.anchors,
+            "first_break": self.breaks[0].as_dict() if self.breaks else None,
+            "breaks": [b.as_dict() for b in self.breaks[:100]],
         }
 
 
-def _check_entry(entry, prev, chain: str, breaks: list[Break], check_signatures: bool) -> None:
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ROW_FIELDS = ("id", "seq", "actor_id", "actor_label", "action", "object_type", "object_id", "division_code", "before_digest",
+               "after_digest", "prev_hash", "hash", "kid", "signature")
+_TEXT_FIELDS = ("actor_label", "action", "object_type", "object_id", "division_code", "before_digest", "after_digest", "kid", "signature")
+
+
+class _Row:
+    """One entry as stored, read without Django's converters (a garbage value must not raise)."""
+
+    __slots__ = ("chain", "occurred_at", *_ROW_FIELDS)
+
+    def __init__(self, chain: str, values) -> None:
+        self.chain = chain
+        for name, value in zip(_ROW_FIELDS, values):
+            setattr(self, name, value)
+        self.occurred_at = values[len(_ROW_FIELDS)]
+
+
+def _read_rows(name: str, after, batch: int) -> list[_Row]:
+    # occurred_at as text: a stored value Python cannot take (SQLite garbage, PostgreSQL 'infinity')
+    # becomes a named break instead of an exception inside the query's converters.
+    rows = (TraceEntry.objects.filter(chain=name, seq__gt=after).order_by("seq")
+            .annotate(occurred_text=Cast("occurred_at", TextField())).values_list(*_ROW_FIELDS, "occurred_text")[:batch])
+    return [_Row(name, values) for values in rows]
+
+
+def _malformed(row: _Row) -> list[str]:
+    """The fields of a row that cannot be read as what they should be; parses occurred_at in place."""
+    bad = []
+    if type(row.seq) is not int or row.seq < 1:
+        bad.append("seq")
+    when = None
+    if isinstance(row.occurred_at, str):
+        try:
+            when = parse_datetime(row.occurred_at.strip())
+        except ValueError:
+            when = None
+    if when is None:
+        bad.append("occurred_at")
+    else:
+        row.occurred_at = when if when.tzinfo else when.replace(tzinfo=dt_timezone.utc)
+    if row.actor_id is not None and type(row.actor_id) is not int:
+        bad.append("actor_id")
+    bad += [f for f in _TEXT_FIELDS if not isinstance(getattr(row, f), str)]
+    if not isinstance(row.hash, str) or not _HEX64.fullmatch(row.hash):
+        bad.append("hash")
+    if not isinstance(row.prev_hash, str) or (row.prev_hash and not _HEX64.fullmatch(row.prev_hash)):
+        bad.append("prev_hash")
+    return bad
+
+
+def _short(value) -> str:
+    return value[:12] if isinstance(value, str) else repr(value)
+
+
+def _verify_signature(row: _Row, pinned: dict[str, str]) -> bool:
+    if row.kid in pinned:  # the anchor file's key, not the database's
+        return anchor.signature_valid(pinned[row.kid], {**signed_body(row)}, row.signature)
+    return signing.verify(signed_body(row), row.kid, row.signature)
+
+
+def _check_row(row: _Row, prev: _Row | None, breaks: list[Break], check_signatures: bool, pinned: dict[str, str]) -> bool:
+    """Check one row against its predecessor; False when the row is malformed."""
+    where = {"entry_id": row.id, "chain": row.chain, "seq": row.seq if type(row.seq) is int else None}
+    bad = _malformed(row)
+    if bad:
+        values = ", ".join(f"{f}={getattr(row, f)!r}"[:80] for f in bad)
+        breaks.append(Break.of("malformed", **where, fields=", ".join(bad), values=values))
+    if "seq" in bad:
+        return False
     expected_seq = (prev.seq + 1) if prev else 1
-    expected_prev = prev.hash if prev else ""
-    if entry.seq != expected_seq:
-        if entry.seq > expected_seq:
-            missing = f"{expected_seq}" if entry.seq == expected_seq + 1 else f"{expected_seq}..{entry.seq - 1}"
-            breaks.append(Break(entry.id, chain, entry.seq, f"seq gap: entries seq {missing} are missing (deleted?)"))
+    expected_prev = (prev.hash if isinstance(prev.hash, str) else "") if prev else ""
+    if row.seq != expected_seq:
+        if row.seq > expected_seq:
+            missing = f"{expected_seq}" if row.seq == expected_seq + 1 else f"{expected_seq}..{row.seq - 1}"
+            breaks.append(Break.of("seq_gap", **where, missing=missing))
         else:
-            breaks.append(Break(entry.id, chain, entry.seq, f"seq out of order: expected {expected_seq}"))
-    if entry.prev_hash != expected_prev:
-        breaks.append(Break(entry.id, chain, entry.seq, f"prev_hash mismatch: stored {entry.prev_hash[:12]}…, previous entry's hash is {expected_prev[:12]}…"))
-    actual = entry_hash(entry)
-    if actual != entry.hash:
-        breaks.append(Break(entry.id, chain, entry.seq, f"hash mismatch: the entry's content was altered (stored {entry.hash[:12]}…, computed {actual[:12]}…)"))
-    if check_signatures and entry.signature:
+            breaks.append(Break.of("seq_order", **where, expected=expected_seq))
+    if "prev_hash" not in bad and row.prev_hash != expected_prev:
+        breaks.append(Break.of("prev_hash", **where, stored=_short(row.prev_hash), expected=_short(expected_prev)))
+    if bad:
+        return False
+    actual = entry_hash(row)
+    if actual != row.hash:
+        breaks.append(Break.of("hash", **where, stored=_short(row.hash), computed=_short(actual)))
+    if check_signatures and row.signature and not _verify_signature(row, pinned):
+        breaks.append(Break.of("signature", **where, kid=row.kid))
+    return True
 
-        if not signing.verify(signed_body(entry), entry.kid, entry.signature):
-            breaks.append(Break(entry.id, chain, entry.seq, f"signature invalid (kid {entry.kid})"))
+
+def _label(source: str) -> str:
+    return os.path.basename(source) or source
 
 
-def verify(*, chains: list[str] | None = None, check_signatures: bool = True, stop_at_first: bool = False, batch: int = 5000) -> Report:
-    """Walk every chain (or the named ones) in seq order; report each break, first one first."""
+def _anchor_views(report: Report, *, local: bool, files, trusted) -> list:
+    """Read the anchor files and check them against each other and the database's copy."""
+    views = []
+    if local:
+        path = anchor.anchor_path()
+        view = anchor.read_anchor(path, source=str(path), trusted_roots=trusted)
+        views.append(view)
+        db_last = TraceAnchorLine.objects.aggregate(n=Max("n"))["n"] or 0
+        last = view.latest["n"] if view.latest else 0
+        if db_last > last:
+            if last:
+                report.breaks.append(Break.of("anchor_behind", source=view.source, last=last, n=db_last))
+            else:
+                report.breaks.append(Break.of("anchor_missing", source=view.source, n=db_last))
+    for path in files or ():
+        view = anchor.read_anchor(path, source=str(path), trusted_roots=trusted)
+        if not view.exists and not view.problems:
+            report.breaks.append(Break.of("anchor_not_found", source=str(path)))
+        views.append(view)
+    for view in views:
+        for p in view.problems:
+            report.breaks.append(Break.of(p.code, **{"chain": p.chain, **p.params}))
+    for i, a in enumerate(views):
+        for b in views[i + 1:]:
+            for n in sorted(set(a.digests) & set(b.digests)):
+                if a.digests[n] != b.digests[n]:
+                    report.breaks.append(Break.of("anchor_disagree", source=a.source, other=b.source, n=n))
+    return views
+
+
+def verify(*, chains: list[str] | None = None, check_signatures: bool = True, stop_at_first: bool = False, batch: int = 5000,
+           anchor_files: list[str] | None = None, local_anchor: bool = True, trusted_keys: list[str] | None = None) -> Report:
+    """Walk every chain (or the named ones) in seq order; report each break, first one first.
+
+    Besides each chain's own links, every chain is held against the latest checkpoint of the local
+    anchor file (``local_anchor``) and of each of ``anchor_files`` (copies kept elsewhere): it must
+    exist, its entry at the checkpointed seq must carry the checkpointed hash, and it must reach at
+    least that seq. Checkpoints count only when signed with keys the anchor file itself pins."""
 
     report = Report()
+    trusted = list(trusted_keys or []) + list(getattr(settings, "TRACE_ANCHOR_KEYS", []) or [])
+    views = _anchor_views(report, local=local_anchor, files=anchor_files, trusted=trusted)
+    pinned: dict[str, str] = {}
+    expect: dict[str, list[tuple[int, str, str, int]]] = {}
+    for view in views:
+        for kid, public in view.keys.items():
+            pinned.setdefault(kid, public)
+        if view.latest:
+            report.anchors.append({"source": _label(view.source), "n": view.latest["n"], "at": view.latest["at"],
+                                   "chains": len(view.latest["chains"])})
+            for c in view.latest["chains"]:
+                if chains is None or c["name"] in chains:
+                    expect.setdefault(c["name"], []).append((c["seq"], c["hash"], view.source, view.latest["n"]))
+    if check_signatures and pinned:
+        for kid, public in SigningKey.objects.filter(kid__in=list(pinned)).values_list("kid", "public_key"):
+            if public != pinned[kid]:
+                report.breaks.append(Break.of("key_mismatch", kid=kid))
+    if stop_at_first and report.breaks:
+        return report
+
     names = set(TraceChain.objects.values_list("name", flat=True))
-    names |= set(TraceEntry.objects.values_list("chain", flat=True).distinct())
+    # order_by(): Meta.ordering would put id into the DISTINCT and fetch every row of the ledger.
+    names |= set(TraceEntry.objects.order_by().values_list("chain", flat=True).distinct())
+    present = set(names)
+    names |= set(expect)
     if chains is not None:
         names &= set(chains)
     heads = dict(TraceChain.objects.filter(name__in=names).values_list("name", "head_hash"))
     for name in sorted(names):
         report.chains += 1
+        wanted = {}
+        for seq, h, source, n in expect.get(name, ()):
+            wanted.setdefault(seq, []).append((h, source, n))
+        if name not in present:
+            for seq, h, source, n in expect[name]:
+                report.breaks.append(Break.of("chain_missing", chain=name, n=n, source=source, seq=seq))
+            if stop_at_first:
+                return report
+            continue
         prev = None
         after = 0
+        seen: set[int] = set()
         # Keyset pagination on seq keeps memory flat on a long chain.
         while True:
-            rows = list(TraceEntry.objects.filter(chain=name, seq__gt=after).order_by("seq")[:batch])
-            for entry in rows:
+            rows = _read_rows(name, after, batch)
+            stop = False
+            for row in rows:
                 report.checked += 1
-                _check_entry(entry, prev, name, report.breaks, check_signatures)
-                prev = entry
+                if not _check_row(row, prev, report.breaks, check_signatures, pinned) and type(row.seq) is not int:
+                    stop = True  # SQLite sorts a text seq after every number: nothing numeric follows
+                    continue
+                if row.seq in wanted:
+                    seen.add(row.seq)
+                    for h, source, n in wanted[row.seq]:
+                        if row.hash != h:
+                            report.breaks.append(Break.of("checkpoint_hash", entry_id=row.id, chain=name, seq=row.seq, n=n, source=source,
+                                                          stored=_short(row.hash), expected=h[:12]))
+                prev = row
                 if stop_at_first and report.breaks:
                     return report
-            if len(rows) < batch:
+            if stop or len(rows) < batch:
                 break
             after = rows[-1].seq
+        last = prev.seq if prev else 0
         head_hash = heads.get(name)
         if head_hash is None:
-            report.breaks.append(Break(None, name, prev.seq if prev else None, "chain head row is missing"))
+            report.breaks.append(Break.of("head_missing", chain=name, seq=prev.seq if prev else None))
         elif head_hash != (prev.hash if prev else ""):
-            report.breaks.append(
-                Break(None, name, prev.seq if prev else None, "chain head does not match the last entry (entries cut from the end, or head edited)")
-            )
+            report.breaks.append(Break.of("head_mismatch", chain=name, seq=prev.seq if prev else None))
+        for seq in sorted(set(wanted) - seen):
+            for h, source, n in wanted[seq]:
+                if seq > last:
+                    missing = f"{last + 1}" if seq == last + 1 else f"{last + 1}..{seq}"
+                    report.breaks.append(Break.of("checkpoint_behind", chain=name, seq=last or None, last=last, n=n, source=source,
+                                                  cp_seq=seq, missing=missing))
+                else:
+                    report.breaks.append(Break.of("checkpoint_missing", chain=name, seq=seq, n=n, source=source))
         if stop_at_first and report.breaks:
             return report
     return report

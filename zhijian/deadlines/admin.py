@@ -208,6 +208,7 @@ class SweepLeaseAdmin(ReadOnly):
         "deadlines.clocks": _("期限计时：提醒、逾期与升级"),
         "entities.recount": _("市场主体计数核对（每晚）"),
         "grid.receipt_warnings": _("推送事项签收时限预警"),
+        "trace.checkpoint": _("留痕链检查点签名与锚定（每10分钟，有变化时）"),
     }
 
     @admin.display(description=_("定时任务"), ordering="name")

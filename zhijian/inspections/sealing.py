@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zhijian.core import events, signing, trace
+from zhijian.core import anchor, events, signing, trace
 from zhijian.core.errors import ApplicationError
 from zhijian.supervision.tasks import task_link_record
 
@@ -119,6 +119,7 @@ def inspection_seal(*, actor, inspection: Inspection) -> Inspection:
         "id": inspection.pk, "number": inspection.number, "entity": inspection.entity.credit_code,
         "conclusion": inspection.conclusion, "tasks": payload["tasks"], "correction_due": inspection.correction_due,
     }, division_code=inspection.division_code, object_type="inspections.inspection", object_id=inspection.pk)
+    anchor.checkpoint_on_commit()  # the sealed record's chain head is signed and anchored once this commits
     return inspection
 
 
