@@ -274,12 +274,12 @@ PUBLIC_BASE_URL = os.environ.get("ZHIJIAN_PUBLIC_BASE_URL", "")
 SIGNING_KEY = os.environ.get("ZHIJIAN_SIGNING_KEY", "")
 # Trace ledger and event outbox / webhooks (docs/events.md).
 TRACE_SHARDS = int(os.environ.get("ZHIJIAN_TRACE_SHARDS", "8"))
-WEBHOOK_TIMEOUT = float(os.environ.get("ZHIJIAN_WEBHOOK_TIMEOUT", "5"))
-WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ZHIJIAN_WEBHOOK_MAX_ATTEMPTS", "8"))
 # Signed checkpoints of the chain heads (docs/security.md): the append-only anchor file, best on storage the
 # database host cannot rewrite; optional public keys (base64url) the anchor's first key must be one of.
 TRACE_ANCHOR_FILE = os.environ.get("ZHIJIAN_TRACE_ANCHOR_FILE", str(VAR_DIR / "trace-anchor.jsonl"))
 TRACE_ANCHOR_KEYS = [k.strip() for k in os.environ.get("ZHIJIAN_TRACE_ANCHOR_KEYS", "").split(",") if k.strip()]
+WEBHOOK_TIMEOUT = float(os.environ.get("ZHIJIAN_WEBHOOK_TIMEOUT", "5"))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ZHIJIAN_WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_RETRY_BASE = float(os.environ.get("ZHIJIAN_WEBHOOK_RETRY_BASE", "30"))
 # Dispatch priority by event type pattern (lower first; others 1): registry facts start legal clocks.
 EVENT_PRIORITIES = {"entity.*": 0}
