@@ -127,3 +127,15 @@ def test_api_refuses_coordinates_in_the_sea(client, officer):
     r = client.patch(f"/api/v1/entities/{e.credit_code}/", {"lng": 114.5, "lat": 22.0}, content_type="application/json")
     assert r.status_code == 400, r.content
     assert "不在所属区划的范围内" in r.json()["error"]["message"]
+
+
+def test_large_api_body_is_read_as_a_stream_and_still_checked(client, officer):
+    """A phone's sync may exceed Django's 5 MB form-body cap: the API's parser checks it, not the middleware."""
+    import json
+
+    e = make_entity("441900003001")
+    client.force_login(officer)
+    body = json.dumps({"address": "C\u0015", "division_code": "441900003001", "note": "x" * 6_000_000})
+    r = client.post(f"/api/v1/entities/{e.credit_code}/address/", body, content_type="application/json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "control_character", r.content[:300]
+    assert r.json()["error"]["detail"]["field"] == "address"

@@ -21,6 +21,9 @@ from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import JSONRenderer
 
+from . import text as text_rules
+from .errors import ApplicationError
+
 MAX_DEPTH = 64
 
 # Everything but the bytes that make structure: brackets and the quotes that delimit strings.
@@ -139,6 +142,18 @@ class JSONParser(BaseParser):
         else:
             text = raw
         try:
-            return loads(text, what=_("请求体"))
+            data = loads(text, what=_("请求体"))
         except JSONProblem as exc:
             raise ParseError(_("%(reason)s（请求体共 %(n)d 字节）") % {"reason": exc.message, "n": len(raw)}, code=exc.code) from None
+        refuse_control_characters(data)
+        return data
+
+
+def refuse_control_characters(data) -> None:
+    """The input rule (``core.text``) over a parsed body: the first string holding a control
+    character other than tab/newline refuses the request, naming the field."""
+    found = text_rules.first_problem(data)
+    if found is not None:
+        where, value, problem = found
+        raise ApplicationError(text_rules.message(problem, value), code="control_character",
+                               extra={"field": where, "char": problem.codepoint, "position": problem.position})

@@ -11,9 +11,10 @@ Three places apply the same rule (``control_problem``):
   (installed at start-up by ``install_model_validators``; ``TextField`` is multi-line, ``CharField``
   single-line). Model forms, the admin, model serializers and the services' ``full_clean`` refuse with
   the field's own label;
-- ``ControlCharacterMiddleware`` refuses any request whose form fields, query string or JSON body hold a
-  control character other than tab/newline (plain forms, plain serializers, the phone's sync and a
-  department system's feedback all pass here) with a 400 that says where;
+- ``ControlCharacterMiddleware`` refuses any request whose form fields or query string hold a control
+  character other than tab/newline (plain forms included), and the API's JSON parser
+  (``core.parsers``) any body holding one (plain serializers, the phone's sync and a department
+  system's feedback all pass there), with a 400 that says where;
 - the importers call ``control_problem`` per cell and reject the row (nothing of it is written).
 
 The rule is not applied to stored data retroactively; exports drop what .xlsx cannot hold
@@ -25,7 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from django.core.exceptions import BadRequest, ValidationError
+from django.core.exceptions import BadRequest, RequestDataTooBig, ValidationError
 from django.db import models
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext as _
@@ -131,8 +132,20 @@ def _walk(data, path: str = ""):
             stack.extend((f"{where}[{i}]", v) for i, v in enumerate(node))
 
 
+def first_problem(data) -> tuple[str, str, Problem] | None:
+    """(path, text, problem) of the first string in parsed JSON holding a control character other than
+    tab/newline (keys included), else None."""
+    for where, v in _walk(data):
+        p = control_problem(v, multiline=True)
+        if p:
+            return where, v, p
+    return None
+
+
 def request_problem(request) -> tuple[str, str, Problem] | None:
-    """(field, value, problem) for the first control character in the request's input, else None."""
+    """(field, value, problem) for the first control character in the request's query or form fields,
+    or in a JSON body sent to a page (API bodies are checked by the API's parser, ``core.parsers``,
+    which reads them as a stream: no size cap here)."""
     for key, values in request.GET.lists():
         for v in [key, *values]:
             p = control_problem(v, multiline=True)
@@ -146,17 +159,17 @@ def request_problem(request) -> tuple[str, str, Problem] | None:
                     p = control_problem(v, multiline=True)
                     if p:
                         return key, v, p
-        elif ctype.endswith("json"):
-            body = request.body
+        elif ctype.endswith("json") and not request.path.startswith("/api/"):
+            try:
+                body = request.body
+            except RequestDataTooBig:
+                return None  # the view refuses it as too large
             if _JSON_HINT.search(body):
                 try:
                     data = json.loads(body, strict=False)
                 except (ValueError, RecursionError):
-                    return None  # the parser answers a broken body itself
-                for where, v in _walk(data):
-                    p = control_problem(v, multiline=True)
-                    if p:
-                        return where, v, p
+                    return None  # the view answers a broken body itself
+                return first_problem(data)
     return None
 
 
