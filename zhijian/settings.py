@@ -276,7 +276,12 @@ SIGNING_KEY = os.environ.get("ZHIJIAN_SIGNING_KEY", "")
 TRACE_SHARDS = int(os.environ.get("ZHIJIAN_TRACE_SHARDS", "8"))
 # Signed checkpoints of the chain heads (docs/security.md): the append-only anchor file, best on storage the
 # database host cannot rewrite; optional public keys (base64url) the anchor's first key must be one of.
-TRACE_ANCHOR_FILE = os.environ.get("ZHIJIAN_TRACE_ANCHOR_FILE", str(VAR_DIR / "trace-anchor.jsonl"))
+# The default file is named after the database, so a test, benchmark or demo database never checks
+# its chains against another database's checkpoints.
+_db = DATABASES["default"]
+_ANCHOR_NAME = (Path(str(_db["NAME"])).stem if _db["ENGINE"].endswith("sqlite3")
+                else f"{_db.get('HOST') or 'local'}-{_db.get('PORT') or 5432}-{_db['NAME']}")
+TRACE_ANCHOR_FILE = os.environ.get("ZHIJIAN_TRACE_ANCHOR_FILE", str(VAR_DIR / f"trace-anchor-{_ANCHOR_NAME}.jsonl"))
 TRACE_ANCHOR_KEYS = [k.strip() for k in os.environ.get("ZHIJIAN_TRACE_ANCHOR_KEYS", "").split(",") if k.strip()]
 WEBHOOK_TIMEOUT = float(os.environ.get("ZHIJIAN_WEBHOOK_TIMEOUT", "5"))
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ZHIJIAN_WEBHOOK_MAX_ATTEMPTS", "8"))

@@ -43,6 +43,7 @@ class Command(BaseCommand):
             self.stdout.write("演示数据已存在，跳过生成（删除 var/ 可重建）")
             logins = builder._people(builder._bureaus())
         else:
+            self._archive_stale_anchor()
             logins = builder.build(entities=entities, seed=seed, progress=_Bar(), log=self.stdout.write)
         self.stdout.write("")
         self.stdout.write(f"演示登录（密码均为 {builder.PASSWORD}；第二因素：把 TOTP 密钥加入身份验证器，或运行 zhijian otp 用户名）")
@@ -60,3 +61,18 @@ class Command(BaseCommand):
         if build_only:
             return
         call_command("serve", port=port)
+
+    def _archive_stale_anchor(self):
+        """A new demo city starts a new ledger: the anchor file left by a deleted demo database is
+        moved aside (outside a demo, a database without its checkpoints is what verify-trace reports)."""
+        from django.utils import timezone
+
+        from zhijian.core import anchor
+        from zhijian.core.models import TraceAnchorLine, TraceEntry
+
+        path = anchor.anchor_path()
+        if path.exists() and path.stat().st_size and not TraceEntry.objects.exists() and not TraceAnchorLine.objects.exists():
+            aside = path.with_name(f"{path.stem}.replaced-{timezone.now():%Y%m%d%H%M%S}{path.suffix}")
+            path.rename(aside)
+            self.stdout.write(f"旧的留痕锚定文件属于已删除的演示数据库，已移到 {aside}")
+
