@@ -45,6 +45,12 @@ class Command(BaseCommand):
         else:
             self._archive_stale_anchor()
             logins = builder.build(entities=entities, seed=seed, progress=_Bar(), log=self.stdout.write)
+            # The history was replayed on its own days: anchor the finished ledger now.
+            from zhijian.core import anchor
+
+            cp = anchor.take(reason=anchor.MANUAL, only_if_changed=True).checkpoint
+            if cp:
+                self.stdout.write(f"留痕链检查点：第 {cp['n']} 个，{len(cp['chains'])} 条链（{cp['at'][:19]}）")
         self.stdout.write("")
         self.stdout.write(f"演示登录（密码均为 {builder.PASSWORD}；第二因素：把 TOTP 密钥加入身份验证器，或运行 zhijian otp 用户名）")
         for l in logins:
