@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
-from .models import ApiToken, AuditLog, LoginThrottle
+from .models import ApiToken, AuditLog, LoginThrottle, OTPDevice
 from .roles import is_audit_admin, is_security_admin, is_system_admin
 
 
@@ -67,7 +67,7 @@ if admin.site.is_registered(TOTPDevice):
     admin.site.unregister(TOTPDevice)
 
 
-@admin.register(TOTPDevice)
+@admin.register(OTPDevice)
 class TOTPDeviceAdmin(admin.ModelAdmin):
     """The security administrator resets (deletes) a lost device; the person enrols again."""
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .choices import AuditEvent, AuditOutcome, TokenRevocation, TokenScope, UploadKind
 
@@ -178,3 +179,13 @@ class RateCounter(models.Model):
         verbose_name = _("访问频率计数")
         verbose_name_plural = _("访问频率计数")
         constraints = [models.UniqueConstraint(fields=["name", "bucket"], name="security_ratecounter_unique")]
+
+
+class OTPDevice(TOTPDevice):
+    """django-otp's TOTP device under a Chinese name, for the security administrator's pages (the
+    package's own app and model names are English: "OTP_TOTP", "TOTP devices")."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("动态口令设备")
+        verbose_name_plural = _("动态口令设备")
