@@ -190,5 +190,9 @@ class ControlCharacterMiddleware:
                 return JsonResponse({"error": {"code": "control_character", "message": text,
                                                "detail": {"field": field, "char": problem.codepoint, "position": problem.position}}},
                                     status=400)
-            raise BadRequest(text)
+            # The project's 400 handler renders the page (answering here, not raising: a person's
+            # pasted character is not an incident worth a logged traceback).
+            from django.urls import get_resolver
+
+            return get_resolver().resolve_error_handler(400)(request, exception=BadRequest(text))
         return self.get_response(request)
