@@ -14,5 +14,7 @@ echo "==> tests on SQLite"
 ZHIJIAN_DATABASE_URL= python -m pytest -n 2 --dist loadfile -m "not e2e" "$@"
 echo "==> tests on PostgreSQL"
 ZHIJIAN_DATABASE_URL="$PG_URL" python -m pytest -n 2 --dist loadfile -m "not e2e" "$@"
+echo "==> API contract (schemathesis)"
+python scripts/api_contract.py
 echo "==> browser tests (Playwright + Debian chromium, on SQLite)"
 ZHIJIAN_DATABASE_URL= python -m pytest -m e2e -p no:xdist "$@"

@@ -185,8 +185,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "zhijian.core.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # django-filter with related-object filters scoped to the caller (an out-of-scope id reads as a missing one)
+    "DEFAULT_FILTER_BACKENDS": ["zhijian.core.filters.ScopedFilterBackend"],
+    # every operation lists its error statuses with the error shape; one object is not an array
+    "DEFAULT_SCHEMA_CLASS": "zhijian.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "zhijian.core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

@@ -96,8 +96,8 @@ def test_api_create_search_update_and_errors(client, officer, outsider):
     assert r.status_code == 200 and r.json()["version"] == 2
     stale = client.patch(f"/api/v1/entities/{code}/", {"legal_rep": "王五", "expected_version": 1}, content_type="application/json")
     assert stale.status_code == 400 and stale.json()["error"]["code"] == "conflict"
-    hist = client.get(f"/api/v1/entities/{code}/history/").json()
-    assert [h["kind"] for h in hist] == ["updated", "created"]
+    hist = client.get(f"/api/v1/entities/{code}/history/").json()  # paged like every list
+    assert hist["count"] == 2 and [h["kind"] for h in hist["results"]] == ["updated", "created"]
     client.force_login(outsider)
     assert client.get(f"/api/v1/entities/{code}/").status_code == 404
     assert client.post("/api/v1/entities/", {"credit_code": credit_code("441900"), "name": "越界", "division_code": "441900003001"},

@@ -23,7 +23,7 @@ from zhijian.clues import queries as clue_queries
 from zhijian.clues import services as clue_services
 from zhijian.clues.models import Clue
 from zhijian.core import idempotency
-from zhijian.core.api import DisplayModelSerializer, ReasonInput, ScopedReadOnlyViewSet, exception_handler
+from zhijian.core.api import DisplayModelSerializer, ReasonInput, ScopedReadOnlyViewSet, StrictInput, exception_handler
 from zhijian.core.errors import ApplicationError
 from zhijian.core.models import IdempotencyRecord, WorkflowStep
 from zhijian.org.models import Department
@@ -34,7 +34,7 @@ from .models import PushItem
 
 
 class PushStepSerializer(DisplayModelSerializer):
-    actor = serializers.StringRelatedField()
+    actor = serializers.StringRelatedField(allow_null=True, help_text=_("操作人；系统操作为 null"))
 
     class Meta:
         model = WorkflowStep
@@ -82,16 +82,16 @@ class PushItemFilter(django_filters.FilterSet):
         fields = ["state", "department", "credit_code", "since"]
 
 
-class CommentInput(serializers.Serializer):
+class CommentInput(StrictInput):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
 
 
-class ReassignInput(serializers.Serializer):
+class ReassignInput(StrictInput):
     department = serializers.CharField(help_text=_("目标部门代码"))
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
-class ResultInput(serializers.Serializer):
+class ResultInput(StrictInput):
     result = serializers.CharField(max_length=5000)
 
 

@@ -14,12 +14,15 @@ gets a ``<field>_display`` next to
 """
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Mapping
 from typing import Callable, Iterable
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError as DjangoValidationError
 from django.db import models
 from django.http import Http404
+from django.utils.translation import gettext as _, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, viewsets
@@ -28,9 +31,57 @@ from rest_framework.views import exception_handler as drf_handler
 
 from .errors import ApplicationError
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+# What a person reads when DRF (or Python, through DRF) has only English to say: a JSON parse error
+# carries the parser's own text, an unsupported media type names the type in English.
+FALLBACK_MESSAGES = {
+    400: gettext_lazy("请求无法处理：内容不完整或格式不正确"),
+    401: gettext_lazy("未登录或身份凭证无效"),
+    403: gettext_lazy("您没有执行此操作的权限"),
+    404: gettext_lazy("不存在或不在您的辖区内"),
+    405: gettext_lazy("不支持该请求方法"),
+    406: gettext_lazy("无法以请求的格式答复"),
+    409: gettext_lazy("状态已变化，请刷新后重试"),
+    413: gettext_lazy("请求内容过大"),
+    415: gettext_lazy("不支持该请求内容类型"),
+    429: gettext_lazy("请求过于频繁，请稍后再试"),
+}
+
+
+def _first_message(errors) -> str:
+    """The first message in a (nested) DRF error structure."""
+    if isinstance(errors, Mapping):
+        for value in errors.values():
+            found = _first_message(value)
+            if found:
+                return found
+        return ""
+    if isinstance(errors, (list, tuple)):
+        for value in errors:
+            found = _first_message(value)
+            if found:
+                return found
+        return ""
+    return str(errors)
+
+
+def validation_message(detail) -> str:
+    """A sentence naming the fields a validation error is about ("place_name：该字段是必填项。")"""
+    if isinstance(detail, Mapping):
+        parts = []
+        for field, errors in list(detail.items())[:3]:
+            text = _first_message(errors)
+            if text:
+                parts.append(text if field == "non_field_errors" else _("%(field)s：%(message)s") % {"field": field, "message": text})
+        if len(detail) > 3:
+            parts.append(_("等 %(n)d 项") % {"n": len(detail)})
+        return "；".join(parts)
+    return _first_message(detail)
+
 
 def exception_handler(exc, context):
-    """Every error leaves the API as ``{"error": {"code", "message", "detail"}}``."""
+    """Every error leaves the API as ``{"error": {"code", "message", "detail"}}``, its message in Chinese."""
     if isinstance(exc, ApplicationError):
         return Response({"error": {"code": exc.code, "message": str(exc.message), "detail": exc.extra}}, status=exc.status)
     if isinstance(exc, DjangoValidationError):
@@ -44,15 +95,16 @@ def exception_handler(exc, context):
         return None
     detail = response.data
     code = getattr(exc, "default_code", "error")
-    message = detail.get("detail") if isinstance(detail, dict) and "detail" in detail else str(getattr(exc, "default_detail", "error"))
-    response.data = {"error": {"code": code, "message": str(message), "detail": detail if not (isinstance(detail, dict) and set(detail) == {"detail"}) else {}}}
+    if isinstance(detail, dict) and set(detail) == {"detail"}:
+        message, detail = str(detail["detail"]), {}
+    elif isinstance(exc, exceptions.ValidationError):
+        message = validation_message(detail) or str(exc.default_detail)
+    else:
+        message = str(getattr(exc, "default_detail", ""))
+    if not _CJK.search(message):
+        message = str(FALLBACK_MESSAGES.get(response.status_code, FALLBACK_MESSAGES[400]))
+    response.data = {"error": {"code": code, "message": message, "detail": detail}}
     return response
-
-
-class ReasonInput(serializers.Serializer):
-    """The body of a step that needs a reason (return, refuse, cancel …)."""
-
-    reason = serializers.CharField(max_length=500)
 
 
 class ScopedViewSetMixin:
@@ -64,6 +116,61 @@ class ScopedViewSetMixin:
 
 class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pass
+
+
+# --- strict input: a write names only fields it may change --------------------------------------------------
+
+class StrictInputMixin:
+    """A write that sends a field it cannot change is refused with 400 naming the field, never applied
+    or silently ignored: a read-only field of the resource (``status`` in a PATCH of an entity: it has
+    its own action) or a field the operation does not know (a typo such as ``legal_reps``).
+
+    ``resource`` is the serializer clients read the object with: its fields that this input does not
+    take are the read-only ones. ``refuse_unknown = False`` keeps accepting unknown fields (for a client
+    that sends extra ones, e.g. the phone's sync)."""
+
+    resource: type[serializers.Serializer] | None = None
+    refuse_unknown = True
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            self.refuse_fields(data)
+        return super().to_internal_value(data)
+
+    def read_only_names(self) -> set[str]:
+        names = {name for name, field in self.fields.items() if field.read_only}
+        if self.resource is not None:
+            names |= set(self.resource().fields)
+        return names - {name for name, field in self.fields.items() if not field.read_only}
+
+    def refuse_fields(self, data) -> None:
+        writable = {name for name, field in self.fields.items() if not field.read_only}
+        read_only = self.read_only_names()
+        errors, refused_read_only = {}, []
+        for key in data.keys():
+            if key in writable:
+                continue
+            if key in read_only:
+                errors[key] = [_("只读字段，不能在此修改")]
+                refused_read_only.append(key)
+            elif self.refuse_unknown:
+                errors[key] = [_("未知字段")]
+        if not errors:
+            return
+        if refused_read_only:
+            raise ApplicationError(_("不能修改只读字段：%(fields)s") % {"fields": "、".join(refused_read_only)},
+                                   code="read_only_field", extra=errors)
+        raise ApplicationError(_("未知字段：%(fields)s") % {"fields": "、".join(errors)}, code="unknown_field", extra=errors)
+
+
+class StrictInput(StrictInputMixin, serializers.Serializer):
+    """The base of the API's input serializers (see :class:`StrictInputMixin`)."""
+
+
+class ReasonInput(StrictInput):
+    """The body of a step that needs a reason (return, refuse, cancel …)."""
+
+    reason = serializers.CharField(max_length=500)
 
 
 # --- names for codes ------------------------------------------------------------------------------------------
@@ -165,7 +272,7 @@ class _CodeName(serializers.Field):
         return names.get(codes[0]) if codes else ""
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field({"type": "string", "nullable": True})  # null: a code not (yet) in the reference table
 class CodeNameField(_CodeName):
     pass
 
@@ -257,5 +364,15 @@ def _is_array(model, source: str) -> bool:
     return field.get_internal_type() in ("ArrayField", "JSONField")
 
 
-class DisplayModelSerializer(DisplayFieldsMixin, serializers.ModelSerializer):
-    """A model serializer whose codes also come with their names (``<field>_display``)."""
+class DisplayModelSerializer(StrictInputMixin, DisplayFieldsMixin, serializers.ModelSerializer):
+    """A model serializer whose codes also come with their names (``<field>_display``). Used for a
+    write, it refuses read-only and unknown fields (:class:`StrictInputMixin`)."""
+
+    def include_extra_kwargs(self, kwargs, extra_kwargs):
+        # DRF drops allow_blank from a field made read-only by Meta.read_only_fields; the value read can
+        # still be "" (a blank choice), and the published schema must say so.
+        blank = kwargs.get("allow_blank")
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
+        if blank and kwargs.get("read_only"):
+            kwargs["allow_blank"] = True
+        return kwargs

@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from zhijian.core.api import DisplayModelSerializer, ScopedReadOnlyViewSet
+from zhijian.core.api import DisplayModelSerializer, ScopedReadOnlyViewSet, StrictInput
 from zhijian.core.parsers import JSONParser  # depth- and size-limited, Chinese errors
 from zhijian.core.idempotency import KEY_PATTERN
 
@@ -27,7 +28,8 @@ from .models import EmergencyOrder, GridCase, Warning
 class CaseSerializer(DisplayModelSerializer):
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     credit_code = serializers.CharField(source="entity.credit_code", read_only=True, default="")
-    grid_name = serializers.CharField(source="grid.name", read_only=True, default=None)
+    grid_name = serializers.CharField(source="grid.name", read_only=True, default=None, allow_null=True,
+                                      help_text=_("所属网格名称；未定位到网格时为 null"))
     is_overdue = serializers.SerializerMethodField()
     step_rule = serializers.CharField(read_only=True, help_text="当前环节的期限规则（其期限计时的规则）")
 
@@ -78,7 +80,7 @@ class GridClueSerializer(DisplayModelSerializer):
         return case.pk if case is not None else None
 
 
-class ClueReportIn(serializers.Serializer):
+class ClueReportIn(StrictInput):
     client_key = serializers.RegexField(KEY_PATTERN.pattern, help_text="手机生成的客户端编号（8–64 位）：重发同一编号只登记一次")
     kind = serializers.ChoiceField(choices=ClueKind.choices, default=ClueKind.UNLICENSED)
     place_name = serializers.CharField(max_length=200)

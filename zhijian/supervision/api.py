@@ -10,8 +10,9 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from zhijian.core.api import CodeNameField, DisplayModelSerializer, ReasonInput, ScopedReadOnlyViewSet
+from zhijian.core.api import CodeNameField, DisplayModelSerializer, ReasonInput, ScopedReadOnlyViewSet, StrictInput
 from zhijian.core.errors import ApplicationError
+from zhijian.core.filters import IntegerFilter
 from zhijian.core.models import WorkflowStep
 from zhijian.org.models import Bureau, User
 
@@ -27,8 +28,9 @@ class TaskSerializer(DisplayModelSerializer):
     entity_name = serializers.CharField(source="entity.name", read_only=True, default="")
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     source_label = serializers.CharField(source="get_source_display", read_only=True)
-    bureau_name = serializers.CharField(source="bureau.name", read_only=True, default=None)
-    assignee_name = serializers.CharField(source="assignee.__str__", read_only=True, default=None)
+    bureau_name = serializers.CharField(source="bureau.name", read_only=True, default=None, allow_null=True,
+                                        help_text=_("承办机构名称；尚未派发时为 null"))
+    assignee_name = serializers.StringRelatedField(source="assignee", allow_null=True, help_text=_("承办人姓名；尚未指定时为 null"))
     is_overdue = serializers.SerializerMethodField()
     due_provisional = serializers.BooleanField(read_only=True, help_text="办理期限按暂定的节假日安排计算（该年度安排尚未公布）")
 
@@ -47,7 +49,7 @@ class TaskSerializer(DisplayModelSerializer):
 class TaskStepSerializer(DisplayModelSerializer):
     """One step of the task's timeline (``core.WorkflowStep`` of procedure ``supervision.task``)."""
 
-    actor = serializers.StringRelatedField()
+    actor = serializers.StringRelatedField(allow_null=True, help_text=_("操作人；系统操作为 null"))
 
     class Meta:
         model = WorkflowStep
@@ -63,7 +65,7 @@ class RecordSerializer(DisplayModelSerializer):
 
 
 class UrgeSerializer(DisplayModelSerializer):
-    by = serializers.StringRelatedField()
+    by = serializers.StringRelatedField(allow_null=True, help_text=_("督办人；账户已删除时为 null"))
 
     class Meta:
         model = TaskUrge
@@ -92,8 +94,8 @@ class TaskFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=TaskState.choices)
     source = django_filters.MultipleChoiceFilter(choices=TaskSource.choices)
     business_line = django_filters.CharFilter()
-    assignee = django_filters.NumberFilter(field_name="assignee_id")
-    bureau = django_filters.NumberFilter(field_name="bureau_id")
+    assignee = IntegerFilter(field_name="assignee_id")
+    bureau = IntegerFilter(field_name="bureau_id")
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("逾期"))
     credit_code = django_filters.CharFilter(field_name="entity__credit_code")
 
@@ -106,17 +108,17 @@ class TaskFilter(django_filters.FilterSet):
         return qs.filter(late) if value else qs.exclude(late)
 
 
-class DispatchInput(serializers.Serializer):
+class DispatchInput(StrictInput):
     bureau = serializers.IntegerField(required=False, allow_null=True)
     assignee = serializers.IntegerField(required=False, allow_null=True)
 
 
-class ReviewInput(serializers.Serializer):
+class ReviewInput(StrictInput):
     approve = serializers.BooleanField()
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
 
-class MessageInput(serializers.Serializer):
+class MessageInput(StrictInput):
     message = serializers.CharField(max_length=500)
 
 
