@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, ValidationError
 from django.db import models
+from django.http import JsonResponse
+from django.urls import get_resolver
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext as _
 
@@ -185,14 +187,10 @@ class ControlCharacterMiddleware:
             field, value, problem = found
             text = message(problem, value)
             if request.path.startswith("/api/"):
-                from django.http import JsonResponse
-
                 return JsonResponse({"error": {"code": "control_character", "message": text,
                                                "detail": {"field": field, "char": problem.codepoint, "position": problem.position}}},
                                     status=400)
             # The project's 400 handler renders the page (answering here, not raising: a person's
             # pasted character is not an incident worth a logged traceback).
-            from django.urls import get_resolver
-
             return get_resolver().resolve_error_handler(400)(request, exception=BadRequest(text))
         return self.get_response(request)

@@ -25,6 +25,7 @@ import shapely
 from shapely.geometry import shape
 from django.db.models import F, Func, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from .models import Grid, GridRevision
 
@@ -192,8 +193,6 @@ def _region(index: _Index, division_code: str):
 def position_problems(points: Sequence[tuple[float | None, float | None, str | None]]) -> list[str | None]:
     """For each ``(lng, lat, division_code)`` None when the position is plausible (or absent), else
     why not (Chinese). Positions are GCJ-02; one index lookup for the whole batch."""
-    from django.utils.translation import gettext as _
-
     index = _current_index()
     out: list[str | None] = []
     for lng, lat, code in points:

@@ -13,7 +13,7 @@ from .choices import TokenScope
 from .models import ApiToken, AuditLog
 from .ratelimit import ThrottledInChinese, TokenEndpointThrottle
 from .roles import is_audit_admin
-from .tokens import ApiTokenAuthentication
+from .tokens import ApiTokenAuthentication, key_hash
 from . import services
 
 
@@ -48,8 +48,6 @@ class TokenOutputSerializer(serializers.Serializer):
 
 
 def _token_answer(key: str) -> Response:
-    from .tokens import key_hash
-
     token = ApiToken.objects.get(key_hash=key_hash(key))
     return Response(TokenOutputSerializer({"token": key, "scope": token.scope, "expires_at": token.expires_at}).data)
 

@@ -3,6 +3,8 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from tqdm import tqdm
 
+from zhijian.core import anchor
+from zhijian.core.models import TraceAnchorLine, TraceEntry
 from zhijian.deadlines.sweeps import calendar_gaps_message
 from zhijian.demo import builder, history
 from zhijian.entities.models import MarketEntity
@@ -46,8 +48,6 @@ class Command(BaseCommand):
             self._archive_stale_anchor()
             logins = builder.build(entities=entities, seed=seed, progress=_Bar(), log=self.stdout.write)
             # The history was replayed on its own days: anchor the finished ledger now.
-            from zhijian.core import anchor
-
             cp = anchor.take(reason=anchor.MANUAL, only_if_changed=True).checkpoint
             if cp:
                 self.stdout.write(f"留痕链检查点：第 {cp['n']} 个，{len(cp['chains'])} 条链（{cp['at'][:19]}）")
@@ -71,11 +71,6 @@ class Command(BaseCommand):
     def _archive_stale_anchor(self):
         """A new demo city starts a new ledger: the anchor file left by a deleted demo database is
         moved aside (outside a demo, a database without its checkpoints is what verify-trace reports)."""
-        from django.utils import timezone
-
-        from zhijian.core import anchor
-        from zhijian.core.models import TraceAnchorLine, TraceEntry
-
         path = anchor.anchor_path()
         if path.exists() and path.stat().st_size and not TraceEntry.objects.exists() and not TraceAnchorLine.objects.exists():
             aside = path.with_name(f"{path.stem}.replaced-{timezone.now():%Y%m%d%H%M%S}{path.suffix}")
