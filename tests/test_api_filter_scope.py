@@ -55,3 +55,16 @@ def test_an_integer_filter_out_of_range_is_a_400(client, officer, url, param, va
     assert r.status_code == 400, r.content
     error = r.json()["error"]
     assert param in error["detail"] and any("\u4e00" <= c <= "\u9fff" for c in error["message"]), error
+
+
+def test_delivery_filter_does_not_tell_which_subscriptions_exist(client, officer):
+    """Subscriptions have no jurisdiction: ``?subscription=`` filters on the id, so an existing
+    subscription the caller sees nothing of answers exactly as a missing one."""
+    from zhijian.core.models import WebhookSubscription
+
+    sub = WebhookSubscription.objects.create(name="上级局", url="http://127.0.0.1:9/", secret="s" * 32, event_types="*")
+    client.force_login(officer)
+    a = client.get("/api/v1/deliveries/", {"subscription": sub.pk})
+    b = client.get("/api/v1/deliveries/", {"subscription": sub.pk + 1000})
+    assert a.status_code == b.status_code == 200 and a.json() == b.json()
+    assert client.get("/api/v1/deliveries/", {"subscription": "abc"}).status_code == 400

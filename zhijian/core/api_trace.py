@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import django_filters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, viewsets
@@ -25,6 +26,7 @@ from rest_framework.settings import api_settings
 
 from . import trace, webhooks
 from .api import DisplayModelSerializer, ScopedReadOnlyViewSet
+from .filters import IntegerFilter
 from .models import Delivery, TraceEntry
 
 
@@ -120,10 +122,20 @@ class DeliverySerializer(DisplayModelSerializer):
         ]
 
 
+class DeliveryFilter(django_filters.FilterSet):
+    # A subscription has no jurisdiction to scope it by: filter on the id, so an unknown id and one
+    # whose deliveries the caller cannot see both answer an empty list (never 400 vs 200).
+    subscription = IntegerFilter(field_name="subscription_id")
+
+    class Meta:
+        model = Delivery
+        fields = ["state", "subscription", "event"]
+
+
 class DeliveryViewSet(ScopedReadOnlyViewSet):
     queryset = Delivery.objects.select_related("event").order_by("-id")
     serializer_class = DeliverySerializer
-    filterset_fields = ["state", "subscription", "event"]
+    filterset_class = DeliveryFilter
 
     def get_queryset(self):
         if IsSystemAdmin().has_permission(self.request, self):
