@@ -159,6 +159,9 @@ def test_offline_121_inspection_syncs_once(visit, live_server, browser, shot, tm
         shot(page, "inspection-03-prepared")
 
         # --- Offline: the shell opens from the service worker's cache, nothing reaches the server. ------
+        # (Requests already in flight — the work list refreshed after preparing — finish first: on a
+        # loaded machine one could otherwise reach the server after the switch and count as offline.)
+        page.wait_for_load_state("networkidle")
         ctx.set_offline(True)
         hits.clear()
         response = page.reload()
