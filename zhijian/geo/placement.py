@@ -49,6 +49,7 @@ class _Index:
     division_lengths: tuple[int, ...] = ()
     grid_division: dict[int, str] = field(default_factory=dict)
     regions: dict[str, object] = field(default_factory=dict)  # prefix -> prepared outline (or None), built on demand
+    town_geoms: dict[str, list] = field(default_factory=dict)  # town code -> its grids' polygons, built on first use
 
 
 _lock = threading.Lock()
@@ -181,8 +182,15 @@ def _region(index: _Index, division_code: str):
     """The prepared outline of ``division_code``'s town (or of the code itself, when shorter), or None."""
     prefix = division_code[:9]
     if prefix not in index.regions:
-        geoms = [geom for level in index.levels for gid, geom in zip(level.ids, level.tree.geometries)
-                 if index.grid_division.get(int(gid), "").startswith(prefix)]
+        if not index.town_geoms and index.levels:
+            # One pass over the grids, grouped by town code (not one pass per town asked about).
+            for level in index.levels:
+                for gid, geom in zip(level.ids, level.tree.geometries):
+                    index.town_geoms.setdefault(index.grid_division.get(int(gid), "")[:9], []).append(geom)
+        if len(prefix) == 9:
+            geoms = index.town_geoms.get(prefix, [])
+        else:
+            geoms = [g for town, found in index.town_geoms.items() if town.startswith(prefix) for g in found]
         region = shapely.union_all(geoms) if geoms else None
         if region is not None:
             shapely.prepare(region)
